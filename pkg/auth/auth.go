@@ -1,0 +1,73 @@
+// Package auth loads the user's docker config.json (DOCKER_CONFIG,
+// ~/.docker or --config) with docker/cli's own loader, and turns its
+// credentials, proxies and headers into what a /build request carries.
+package auth
+
+import (
+	"io"
+	"os"
+	"strings"
+
+	"github.com/docker/cli/cli/config"
+	"github.com/docker/cli/cli/config/configfile"
+
+	"github.com/mybuild/mybuild/pkg/engine"
+)
+
+// Config is a loaded config.json.
+type Config struct {
+	file *configfile.ConfigFile
+}
+
+// Load reads config.json from dir, or from docker's default directory
+// when dir is empty. A broken file prints docker's warning on stderr and
+// counts as empty, as docker does.
+func Load(dir string, stderr io.Writer) *Config {
+	if dir != "" {
+		config.SetDir(dir)
+	}
+	return &Config{file: config.LoadDefaultConfigFile(stderr)}
+}
+
+// Dir returns the configuration directory in use.
+func Dir() string { return config.Dir() }
+
+// Credentials returns every credential docker would send in
+// X-Registry-Config: auths, or the credential store, then credHelpers.
+// Like docker, failures leave out what could not be read.
+func (c *Config) Credentials() map[string]engine.AuthConfig {
+	creds, _ := c.file.GetAllCredentials()
+	out := make(map[string]engine.AuthConfig, len(creds))
+	for k, a := range creds {
+		out[k] = engine.AuthConfig{
+			Username:      a.Username,
+			Password:      a.Password,
+			Auth:          a.Auth,
+			Email:         a.Email,
+			ServerAddress: a.ServerAddress,
+			IdentityToken: a.IdentityToken,
+			RegistryToken: a.RegistryToken,
+		}
+	}
+	return out
+}
+
+// ProxyBuildArgs adds config.json "proxies" for host (or "default") to
+// buildArgs, keeping keys the user set.
+func (c *Config) ProxyBuildArgs(host string, buildArgs map[string]*string) map[string]*string {
+	return c.file.ParseProxyConfig(host, buildArgs)
+}
+
+// Headers returns config.json HttpHeaders.
+func (c *Config) Headers() map[string]string {
+	return c.file.HTTPHeaders
+}
+
+// CurrentContext returns config.json currentContext.
+func (c *Config) CurrentContext() string { return c.file.CurrentContext }
+
+// HomeDir is where "~" points for docker's default paths.
+func HomeDir() string {
+	home, _ := os.UserHomeDir()
+	return strings.TrimSuffix(home, "/")
+}

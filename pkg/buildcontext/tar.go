@@ -1,0 +1,413 @@
+package buildcontext
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moby/patternmatcher"
+
+	"github.com/mybuild/mybuild/pkg/dockerignore"
+)
+
+// ContextError is a problem with the context that docker reports before it
+// sends anything ("error checking context: …"). mybuild finds it while
+// streaming, in one walk, and aborts the upload with it.
+type ContextError struct{ Err error }
+
+func (e *ContextError) Error() string { return "error checking context: " + e.Err.Error() }
+
+func (e *ContextError) Unwrap() error { return e.Err }
+
+// Splice is a Dockerfile added to the tar under a random name, listed in
+// .dockerignore so the daemon drops it again (docker's -f - and Dockerfile
+// outside the context).
+type Splice struct {
+	Name    string
+	Content []byte
+	Now     time.Time
+}
+
+// TarOptions tune a Tar.
+type TarOptions struct {
+	// Excludes are the .dockerignore patterns as read.
+	Excludes []string
+	// Dockerfile is the Dockerfile's slash path in the context, kept even
+	// when excluded unless DockerfileFromStdin.
+	Dockerfile          string
+	DockerfileFromStdin bool
+	// Splice, when set, is appended to the tar.
+	Splice *Splice
+	// Warn receives problems that skip one file without failing the build
+	// (sockets, unreadable files docker does not pre-check).
+	Warn func(msg string)
+	// BufferSize is the write buffer in front of the consumer.
+	BufferSize int
+}
+
+// Tar streams a directory as docker's tar writer would.
+type Tar struct {
+	dir    string
+	opts   TarOptions
+	vpm    *patternmatcher.PatternMatcher // docker's pre-validation patterns
+	tpm    *patternmatcher.PatternMatcher // patterns for what is sent
+	except []string                       // exclusion patterns + "/"
+
+	tw      *tar.Writer
+	inodes  map[uint64]string
+	ignored bool // .dockerignore seen (for Splice)
+	check   bool // headers only: no file contents are read
+
+
+	mu  sync.Mutex
+	err error
+}
+
+// NewTar checks the patterns and prepares a Tar of dir.
+func NewTar(dir string, o TarOptions) (*Tar, error) {
+	t := &Tar{dir: dir, opts: o, inodes: map[uint64]string{}}
+	if len(o.Excludes) > 0 {
+		pm, err := patternmatcher.New(o.Excludes)
+		if err != nil {
+			return nil, &ContextError{Err: err}
+		}
+		t.vpm = pm
+	}
+	sent := dockerignore.KeepBuildFiles(append([]string(nil), o.Excludes...), o.Dockerfile, o.DockerfileFromStdin)
+	if len(sent) > 0 {
+		pm, err := patternmatcher.New(sent)
+		if err != nil {
+			return nil, &ContextError{Err: err}
+		}
+		t.tpm = pm
+		for _, p := range pm.Patterns() {
+			if p.Exclusion() {
+				t.except = append(t.except, p.String()+"/")
+			}
+		}
+	}
+	if t.opts.Warn == nil {
+		t.opts.Warn = func(string) {}
+	}
+	if t.opts.BufferSize == 0 {
+		t.opts.BufferSize = 256 << 10
+	}
+	return t, nil
+}
+
+// Stream starts writing the tar and returns its reader. A failure ends
+// the reader with the error; Err returns it too. Closing the reader or
+// cancelling ctx stops the walk.
+func (t *Tar) Stream(ctx context.Context) io.ReadCloser {
+	pr, pw := io.Pipe()
+	go func() {
+		err := t.write(ctx, pw)
+		if err != nil {
+			t.setErr(err)
+		}
+		pw.CloseWithError(err)
+	}()
+	return pr
+}
+
+// Check walks the context as Stream would, without reading file contents,
+// and returns the problem docker's pre-check would report, if any.
+func (t *Tar) Check(ctx context.Context) error {
+	c := &Tar{dir: t.dir, opts: t.opts, vpm: t.vpm, tpm: t.tpm, except: t.except, inodes: map[uint64]string{}, check: true}
+	err := c.write(ctx, io.Discard)
+	var ce *ContextError
+	if errors.As(err, &ce) {
+		return ce
+	}
+	return nil
+}
+
+// Err returns the error that ended the stream, if any.
+func (t *Tar) Err() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.err
+}
+
+func (t *Tar) setErr(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.err == nil {
+		t.err = err
+	}
+}
+
+func (t *Tar) write(ctx context.Context, w io.Writer) error {
+	bw := bufio.NewWriterSize(w, t.opts.BufferSize)
+	t.tw = tar.NewWriter(bw)
+	if err := t.walk(ctx, t.dir, "", true, patternmatcher.MatchInfo{}, true); err != nil {
+		return err
+	}
+	if err := t.writeSplice(); err != nil {
+		return err
+	}
+	if err := t.tw.Close(); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// walk visits dir in docker's order (byte-wise sorted, parents first).
+// tarActive: entries below may be sent (docker's tar walk is here);
+// validating: docker's pre-validation walk is here too.
+func (t *Tar) walk(ctx context.Context, dir, rel string, tarActive bool, parent patternmatcher.MatchInfo, validating bool) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if validating {
+			return validationError(dir, err)
+		}
+		t.opts.Warn(fmt.Sprintf("Tar: Can't stat file %s to tar: %s", t.dir, err))
+		return nil
+	}
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return context.Cause(ctx)
+		}
+		name := e.Name()
+		relPath, absPath := name, filepath.Join(dir, name)
+		if rel != "" {
+			relPath = rel + "/" + name
+		}
+		fi, err := e.Info()
+		if err != nil {
+			if validating {
+				return validationError(absPath, err)
+			}
+			continue
+		}
+		checked := validating && !t.validationExcluded(relPath)
+		skip, info := true, patternmatcher.MatchInfo{}
+		if tarActive {
+			if skip, info, err = t.sendExcluded(relPath, parent); err != nil {
+				return err
+			}
+		}
+		if fi.IsDir() {
+			if validating && !checked {
+				// docker's validation walk lists a directory before it
+				// decides to skip it: an unreadable excluded one fails.
+				if err := openClose(absPath); err != nil {
+					return validationError(absPath, err)
+				}
+			}
+			if tarActive && !skip {
+				if err := t.add(absPath, relPath, fi, checked); err != nil {
+					return err
+				}
+			}
+			descend := tarActive && (!skip || t.exceptionBelow(relPath))
+			if descend || checked {
+				if err := t.walk(ctx, absPath, relPath, descend, info, checked); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if tarActive && !skip {
+			if err := t.add(absPath, relPath, fi, checked); err != nil {
+				return err
+			}
+			continue
+		}
+		if checked && opensForValidation(fi) {
+			if err := openClose(absPath); err != nil && errors.Is(err, fs.ErrPermission) {
+				return &ContextError{Err: fmt.Errorf("no permission to read from '%s'", absPath)}
+			}
+		}
+	}
+	return nil
+}
+
+func (t *Tar) validationExcluded(rel string) bool {
+	if t.vpm == nil {
+		return false
+	}
+	ok, _ := t.vpm.MatchesOrParentMatches(rel)
+	return ok
+}
+
+func (t *Tar) sendExcluded(rel string, parent patternmatcher.MatchInfo) (bool, patternmatcher.MatchInfo, error) {
+	if t.tpm == nil {
+		return false, parent, nil
+	}
+	return t.tpm.MatchesUsingParentResults(rel, parent)
+}
+
+// exceptionBelow is docker's literal-prefix rule for descending into an
+// excluded directory: some "!" pattern's text starts with "dir/".
+func (t *Tar) exceptionBelow(dir string) bool {
+	for _, p := range t.except {
+		if strings.HasPrefix(p, dir+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// opensForValidation: docker's pre-check opens everything but directories,
+// symlinks and FIFOs (those would block).
+func opensForValidation(fi fs.FileInfo) bool {
+	return fi.Mode()&(fs.ModeDir|fs.ModeSymlink|fs.ModeNamedPipe) == 0
+}
+
+func openClose(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func validationError(path string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return &ContextError{Err: fmt.Errorf("can't stat '%s'", path)}
+	case errors.Is(err, fs.ErrNotExist):
+		return &ContextError{Err: fmt.Errorf("file ('%s') not found or excluded by .dockerignore", path)}
+	}
+	return &ContextError{Err: err}
+}
+
+// noLookups keeps archive/tar from resolving user and group names.
+type noLookups struct{ fs.FileInfo }
+
+func (noLookups) Uname() (string, error) { return "", nil }
+func (noLookups) Gname() (string, error) { return "", nil }
+
+// add writes one entry. checked says docker's pre-check would have opened
+// it, which makes a permission error fatal rather than a warning.
+func (t *Tar) add(abs, rel string, fi fs.FileInfo, checked bool) error {
+	var link string
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		var err error
+		if link, err = os.Readlink(abs); err != nil {
+			t.opts.Warn(fmt.Sprintf("Can't add file %s to tar: %s", abs, err))
+			return nil
+		}
+	}
+	hdr, err := tar.FileInfoHeader(noLookups{fi}, link)
+	if err != nil {
+		if checked && opensForValidation(fi) {
+			if err := openClose(abs); err != nil && errors.Is(err, fs.ErrPermission) {
+				return &ContextError{Err: fmt.Errorf("no permission to read from '%s'", abs)}
+			}
+		}
+		t.opts.Warn(fmt.Sprintf("Can't add file %s to tar: %s", abs, err))
+		return nil
+	}
+	hdr.Format = tar.FormatPAX
+	hdr.ModTime = hdr.ModTime.Truncate(time.Second)
+	hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
+	hdr.Name = rel
+	if fi.IsDir() {
+		hdr.Name += "/"
+	}
+	if err := readCapability(abs, hdr); err != nil {
+		t.opts.Warn(fmt.Sprintf("Can't add file %s to tar: %s", abs, err))
+		return nil
+	}
+	if !fi.IsDir() {
+		if ino, nlink := inode(fi); nlink > 1 {
+			if first, ok := t.inodes[ino]; ok {
+				hdr.Typeflag, hdr.Linkname, hdr.Size = tar.TypeLink, first, 0
+			} else {
+				t.inodes[ino] = rel
+			}
+		}
+	}
+	hdr.Uid, hdr.Gid = 0, 0
+
+	var f *os.File
+	if (hdr.Typeflag == tar.TypeReg && hdr.Size > 0) || (checked && opensForValidation(fi)) {
+		f, err = os.Open(abs)
+		if err != nil {
+			if checked && errors.Is(err, fs.ErrPermission) {
+				return &ContextError{Err: fmt.Errorf("no permission to read from '%s'", abs)}
+			}
+			if hdr.Typeflag == tar.TypeReg && hdr.Size > 0 {
+				t.opts.Warn(fmt.Sprintf("Can't add file %s to tar: %s", abs, err))
+				return nil
+			}
+		}
+		if f != nil {
+			defer f.Close()
+		}
+	}
+	if t.check {
+		hdr.Size = 0
+	}
+	if t.opts.Splice != nil && rel == dockerignore.FileName && hdr.Typeflag == tar.TypeReg {
+		return t.writeSplicedIgnore(hdr, f)
+	}
+	if err := t.tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	if hdr.Typeflag != tar.TypeReg || hdr.Size == 0 {
+		return nil
+	}
+	n, err := io.CopyN(t.tw, f, hdr.Size)
+	if err != nil && n < hdr.Size {
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("file %s shrank from %d to %d bytes while it was being sent", abs, hdr.Size, n)
+		}
+		return err
+	}
+	return nil
+}
+
+// writeSplicedIgnore appends the spliced Dockerfile's name to .dockerignore.
+func (t *Tar) writeSplicedIgnore(hdr *tar.Header, f *os.File) error {
+	var content []byte
+	if f != nil {
+		var err error
+		if content, err = io.ReadAll(io.LimitReader(f, hdr.Size)); err != nil {
+			return err
+		}
+	}
+	t.ignored = true
+	content = append(content, "\n"+t.opts.Splice.Name+"\n"...)
+	hdr.Size = int64(len(content))
+	if err := t.tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	_, err := t.tw.Write(content)
+	return err
+}
+
+// writeSplice appends the spliced Dockerfile and, when the context had
+// none, a .dockerignore that lists itself and the Dockerfile.
+func (t *Tar) writeSplice() error {
+	s := t.opts.Splice
+	if s == nil {
+		return nil
+	}
+	entry := func(name string, content []byte) error {
+		hdr := &tar.Header{Name: name, Mode: 0o600, ModTime: s.Now, AccessTime: s.Now, ChangeTime: s.Now, Typeflag: tar.TypeReg, Size: int64(len(content))}
+		if err := t.tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		_, err := t.tw.Write(content)
+		return err
+	}
+	if err := entry(s.Name, s.Content); err != nil {
+		return err
+	}
+	if t.ignored {
+		return nil
+	}
+	return entry(dockerignore.FileName, []byte(dockerignore.FileName+"\n"+s.Name+"\n"))
+}

@@ -1,0 +1,327 @@
+package engine
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"strings"
+	"time"
+)
+
+// DefaultVersion is the newest API version this client speaks; negotiation
+// never goes above it. It matches docker CLI 28.2.2.
+const DefaultVersion = "1.50"
+
+// UserAgent is sent with every request. It is docker CLI 28.2.2's, so that
+// daemons, proxies and authorization plugins see the client they expect.
+const UserAgent = "Docker-Client/28.2.2 (linux)"
+
+// dummyHost is the Host header for socket and pipe connections.
+const dummyHost = "api.moby.localhost"
+
+// Config says how to reach a daemon.
+type Config struct {
+	// Host is a daemon address as returned by ParseHost.
+	Host string
+	// TLS, when set, makes tcp connections use TLS.
+	TLS *tls.Config
+	// APIVersion pins the API version (DOCKER_API_VERSION); empty negotiates.
+	APIVersion string
+	// Headers are added to every request (config.json HttpHeaders).
+	Headers map[string]string
+	// DialTimeout bounds connection set-up; zero means 10 s as docker.
+	DialTimeout time.Duration
+	// ResponseTimeout bounds the wait for response headers once a request
+	// is fully sent; zero means no bound (docker's behaviour).
+	ResponseTimeout time.Duration
+	// Dialer, when set, replaces the network dial (ssh and fd endpoints).
+	Dialer func(ctx context.Context) (net.Conn, error)
+}
+
+// Client talks to one daemon.
+type Client struct {
+	host       string
+	proto      string
+	addr       string
+	basePath   string
+	scheme     string
+	hc         *http.Client
+	headers    map[string]string
+	version    string
+	pinned     bool
+	negotiated bool
+}
+
+// New returns a client for cfg.Host. It does not connect.
+func New(cfg Config) (*Client, error) {
+	host := cfg.Host
+	if host == "" {
+		host = DefaultHost
+	}
+	proto, addr, ok := strings.Cut(host, "://")
+	if !ok {
+		return nil, fmt.Errorf("unable to parse docker host `%s`", host)
+	}
+	c := &Client{
+		host:    host,
+		proto:   proto,
+		addr:    addr,
+		scheme:  "http",
+		headers: cfg.Headers,
+		version: DefaultVersion,
+	}
+	if v := strings.TrimPrefix(cfg.APIVersion, "v"); v != "" {
+		c.version, c.pinned = v, true
+	}
+	dialTimeout := cfg.DialTimeout
+	if dialTimeout == 0 {
+		dialTimeout = 10 * time.Second
+	}
+	tr := &http.Transport{
+		MaxIdleConns:          6,
+		IdleConnTimeout:       30 * time.Second,
+		ResponseHeaderTimeout: cfg.ResponseTimeout,
+	}
+	dialer := &net.Dialer{Timeout: dialTimeout}
+	switch proto {
+	case "tcp":
+		if u, err := url.Parse("tcp://" + addr); err == nil && u.Path != "" {
+			c.addr, c.basePath = u.Host, u.Path
+		}
+		tr.Proxy = http.ProxyFromEnvironment
+		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, "tcp", c.addr)
+		}
+		if cfg.TLS != nil {
+			tr.TLSClientConfig = cfg.TLS
+			c.scheme = "https"
+		}
+	case "unix":
+		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, "unix", addr)
+		}
+	case "npipe", "ssh", "fd":
+		if cfg.Dialer == nil {
+			return nil, fmt.Errorf("protocol %q is not supported on this platform", proto)
+		}
+	default:
+		return nil, fmt.Errorf("protocol not available")
+	}
+	if cfg.Dialer != nil {
+		d := cfg.Dialer
+		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) { return d(ctx) }
+		tr.Proxy = nil
+	}
+	c.hc = &http.Client{
+		Transport: tr,
+		// Docker follows no redirect: GET gets the 3xx, others an error.
+		CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+			if req.Method == http.MethodGet {
+				return http.ErrUseLastResponse
+			}
+			return errors.New("unexpected redirect in response")
+		},
+	}
+	return c, nil
+}
+
+// Host returns the daemon address, e.g. "tcp://127.0.0.1:2375"; it is the
+// key config.json "proxies" are looked up by.
+func (c *Client) Host() string { return c.host }
+
+// Version returns the API version requests are sent with.
+func (c *Client) Version() string { return c.version }
+
+// Close releases idle connections.
+func (c *Client) Close() { c.hc.CloseIdleConnections() }
+
+// Ping is what the daemon says about itself in /_ping.
+type Ping struct {
+	APIVersion     string
+	OSType         string
+	Experimental   bool
+	BuilderVersion string
+}
+
+// Ping sends HEAD /_ping, falling back to GET as docker does.
+func (c *Client) Ping(ctx context.Context) (Ping, error) {
+	p := path.Join("/", c.basePath, "/_ping")
+	resp, err := c.do(ctx, http.MethodHead, p, nil, nil, nil)
+	if err != nil {
+		var cf *ConnectionError
+		if errors.As(err, &cf) || ctx.Err() != nil {
+			return Ping{}, err
+		}
+	} else {
+		drain(resp)
+		if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusInternalServerError {
+			return c.parsePing(resp)
+		}
+	}
+	resp, err = c.do(ctx, http.MethodGet, p, nil, nil, nil)
+	if err != nil {
+		return Ping{}, err
+	}
+	defer drain(resp)
+	if err := c.checkResponse(resp); err != nil {
+		return c.pingHeaders(resp), err
+	}
+	return c.pingHeaders(resp), nil
+}
+
+func (c *Client) parsePing(resp *http.Response) (Ping, error) {
+	return c.pingHeaders(resp), c.checkResponse(resp)
+}
+
+func (c *Client) pingHeaders(resp *http.Response) Ping {
+	return Ping{
+		APIVersion:     resp.Header.Get("Api-Version"),
+		OSType:         resp.Header.Get("Ostype"),
+		Experimental:   resp.Header.Get("Docker-Experimental") == "true",
+		BuilderVersion: resp.Header.Get("Builder-Version"),
+	}
+}
+
+// Negotiate picks min(DefaultVersion, the daemon's version); a daemon that
+// names none is taken to speak 1.24. A pinned version is left alone.
+func (c *Client) Negotiate(p Ping) {
+	if c.pinned {
+		return
+	}
+	v := p.APIVersion
+	if v == "" {
+		v = "1.24"
+	}
+	if versionLess(v, DefaultVersion) {
+		c.version = v
+	} else {
+		c.version = DefaultVersion
+	}
+	c.negotiated = true
+}
+
+// ensureNegotiated pings once more before a request when the start-up ping
+// did not settle the version (docker's checkVersion); its failure is not an
+// error, the request itself reports it.
+func (c *Client) ensureNegotiated(ctx context.Context) {
+	if c.pinned || c.negotiated {
+		return
+	}
+	if p, err := c.Ping(ctx); err == nil {
+		c.Negotiate(p)
+	}
+}
+
+// VersionError reports a feature the negotiated API version lacks.
+func (c *Client) VersionError(minVersion, feature string) error {
+	if versionLess(c.version, minVersion) {
+		return fmt.Errorf("%q requires API version %s, but the Docker daemon API version is %s", feature, minVersion, c.version)
+	}
+	return nil
+}
+
+func (c *Client) do(ctx context.Context, method, p string, query url.Values, body io.Reader, headers http.Header) (*http.Response, error) {
+	u := &url.URL{Scheme: c.scheme, Host: c.addr, Path: p, RawQuery: query.Encode()}
+	if c.proto != "tcp" {
+		u.Host = dummyHost
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range c.headers {
+		req.Header.Set(k, v)
+	}
+	for k, v := range headers {
+		req.Header[k] = v
+	}
+	req.Header.Set("User-Agent", UserAgent)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, c.connectError(ctx, err)
+	}
+	return resp, nil
+}
+
+// connectError turns a transport error into docker's wording.
+func (c *Client) connectError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	msg := err.Error()
+	if c.scheme != "https" && strings.Contains(msg, "malformed HTTP response") {
+		return &ConnectionError{Host: c.host, Err: fmt.Errorf("%v.\n* Are you trying to connect to a TLS-enabled daemon without TLS?", err)}
+	}
+	if c.scheme == "https" && strings.Contains(msg, "bad certificate") {
+		return &ConnectionError{Host: c.host, Err: fmt.Errorf("the server probably has client authentication (--tlsverify) enabled; check your TLS client certification settings: %w", err)}
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && os.IsPermission(opErr.Err) {
+		return &ConnectionError{Host: c.host, Err: fmt.Errorf("permission denied while trying to connect to the Docker daemon socket at %v: %w", c.host, err)}
+	}
+	var nErr net.Error
+	if errors.As(err, &nErr) {
+		if nErr.Timeout() || strings.Contains(msg, "connection refused") || strings.Contains(msg, "dial unix") {
+			return &ConnectionError{Host: c.host}
+		}
+	}
+	return &TransportError{Err: err}
+}
+
+func (c *Client) checkResponse(resp *http.Response) error {
+	if resp.StatusCode >= 200 && resp.StatusCode < 400 {
+		return nil
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return &APIError{StatusCode: resp.StatusCode, Message: err.Error()}
+	}
+	if len(body) == 0 {
+		return &APIError{StatusCode: resp.StatusCode, Bare: true, Message: fmt.Sprintf(
+			"request returned %s for API route and version %s, check if the server supports the requested API version",
+			http.StatusText(resp.StatusCode), resp.Request.URL)}
+	}
+	if resp.Header.Get("Content-Type") == "application/json" && !versionLess(c.version, "1.24") {
+		var e struct {
+			Message string `json:"message"`
+		}
+		if err := json.Unmarshal(body, &e); err != nil {
+			return &APIError{StatusCode: resp.StatusCode, Bare: true, Message: "Error reading JSON: " + err.Error()}
+		}
+		return &APIError{StatusCode: resp.StatusCode, Message: strings.TrimSpace(e.Message)}
+	}
+	return &APIError{StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(body))}
+}
+
+func drain(resp *http.Response) {
+	if resp != nil && resp.Body != nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 512<<10))
+		_ = resp.Body.Close()
+	}
+}
+
+// versionLess compares dotted API versions numerically.
+func versionLess(a, b string) bool {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(as) || i < len(bs); i++ {
+		var x, y int
+		if i < len(as) {
+			fmt.Sscan(as[i], &x)
+		}
+		if i < len(bs) {
+			fmt.Sscan(bs[i], &y)
+		}
+		if x != y {
+			return x < y
+		}
+	}
+	return false
+}

@@ -1,0 +1,104 @@
+package jsonstream
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// rfc3339NanoFixed is docker's timestamp layout for "time" fields.
+const rfc3339NanoFixed = "2006-01-02T15:04:05.000000000Z07:00"
+
+
+// Options tune Display.
+type Options struct {
+	// OnAux receives every aux payload (the image ID comes this way).
+	OnAux func(json.RawMessage)
+	// Strict makes a bare "error" field without errorDetail fail the build;
+	// docker ignores it and exits 0, which hides real failures.
+	Strict bool
+}
+
+// Display renders the stream r onto w in docker's non-terminal mode (which
+// is what docker build uses even on a terminal): stream text verbatim,
+// status lines with their id, progress bars dropped. It returns a
+// *StreamError when the daemon reports a failure.
+func Display(ctx context.Context, r io.Reader, w io.Writer, o Options) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	dec := json.NewDecoder(br)
+	for {
+		if err := ctx.Err(); err != nil {
+			return context.Cause(ctx)
+		}
+		var m Message
+		if err := dec.Decode(&m); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		if m.Aux != nil {
+			if o.OnAux != nil {
+				o.OnAux(*m.Aux)
+			}
+			continue
+		}
+		if err := render(w, &m, o); err != nil {
+			return err
+		}
+	}
+}
+
+func render(w io.Writer, m *Message, o Options) error {
+	if m.Error != nil {
+		if m.Error.Code == 401 {
+			return &StreamError{Code: 1, Message: "authentication is required"}
+		}
+		code := m.Error.Code
+		if code == 0 {
+			code = 1
+		}
+		return &StreamError{Code: code, Message: m.Error.Message}
+	}
+	if o.Strict && m.ErrorMessage != "" {
+		return &StreamError{Code: 1, Message: m.ErrorMessage}
+	}
+	if m.Progress != nil && !m.Progress.Empty() {
+		return nil
+	}
+	var b bytes.Buffer
+	if m.TimeNano != 0 {
+		fmt.Fprintf(&b, "%s ", time.Unix(0, m.TimeNano).Format(rfc3339NanoFixed))
+	} else if m.Time != 0 {
+		fmt.Fprintf(&b, "%s ", time.Unix(m.Time, 0).Format(rfc3339NanoFixed))
+	}
+	if m.ID != "" {
+		fmt.Fprintf(&b, "%s: ", m.ID)
+	}
+	if m.From != "" {
+		fmt.Fprintf(&b, "(from %s) ", m.From)
+	}
+	switch {
+	case m.ProgressMessage != "":
+		fmt.Fprintf(&b, "%s %s", m.Status, m.ProgressMessage)
+	case m.Stream != "":
+		b.WriteString(m.Stream)
+	default:
+		b.WriteString(m.Status)
+		b.WriteByte('\n')
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// IsStreamError reports whether err is a failure reported by the daemon.
+func IsStreamError(err error) (*StreamError, bool) {
+	var se *StreamError
+	ok := errors.As(err, &se)
+	return se, ok
+}
