@@ -67,7 +67,6 @@ type Tar struct {
 	ignored bool // .dockerignore seen (for Splice)
 	check   bool // headers only: no file contents are read
 
-
 	mu  sync.Mutex
 	err error
 }

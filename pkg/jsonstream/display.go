@@ -14,7 +14,6 @@ import (
 // rfc3339NanoFixed is docker's timestamp layout for "time" fields.
 const rfc3339NanoFixed = "2006-01-02T15:04:05.000000000Z07:00"
 
-
 // Options tune Display.
 type Options struct {
 	// OnAux receives every aux payload (the image ID comes this way).
