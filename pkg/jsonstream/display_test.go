@@ -1,0 +1,111 @@
+package jsonstream
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mybuild/mybuild/internal/golden"
+)
+
+func TestMain(m *testing.M) {
+	time.Local = time.UTC // golden files hold rendered "time" fields
+	os.Exit(m.Run())
+}
+
+func TestDisplayGolden(t *testing.T) {
+	for _, name := range []string{"build-success", "run-fails", "pull-progress", "bare-error"} {
+		t.Run(name, func(t *testing.T) {
+			f, err := os.Open(filepath.Join("testdata", "streams", name+".jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			var out bytes.Buffer
+			var aux []string
+			err = Display(context.Background(), f, &out, Options{Strict: true, OnAux: func(r json.RawMessage) { aux = append(aux, string(r)) }})
+			errText := "<nil>"
+			if err != nil {
+				errText = err.Error()
+				if se, ok := IsStreamError(err); ok {
+					errText += "\ncode: " + strconv.Itoa(se.Code)
+				}
+			}
+			var b bytes.Buffer
+			b.WriteString("--- output\n")
+			b.Write(out.Bytes())
+			b.WriteString("\n--- aux\n" + strings.Join(aux, "\n") + "\n--- error\n" + errText + "\n")
+			golden.Assert(t, b.Bytes(), ".txt")
+		})
+	}
+}
+
+func TestDisplayErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, in, wantErr string
+		strict           bool
+		wantCode         int
+	}{
+		{"not json", "hello\n", "invalid character 'h' looking for beginning of value", true, 0},
+		{"truncated", `{"stream":"abc`, "unexpected EOF", true, 0},
+		{"code zero becomes one", `{"errorDetail":{"message":"boom"}}`, "boom", true, 1},
+		{"big code kept", `{"errorDetail":{"code":300,"message":"boom"}}`, "boom", true, 300},
+		{"401", `{"errorDetail":{"code":401,"message":"no"}}`, "authentication is required", true, 1},
+		{"bare error is a failure in strict mode", `{"error":"bad"}`, "bad", true, 1},
+		{"bare error ignored like docker", `{"error":"bad"}`, "", false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Display(context.Background(), strings.NewReader(tc.in), &bytes.Buffer{}, Options{Strict: tc.strict})
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tc.wantErr {
+				t.Errorf("err = %q, want %q", got, tc.wantErr)
+			}
+			se, _ := IsStreamError(err)
+			code := 0
+			if se != nil {
+				code = se.Code
+			}
+			if code != tc.wantCode {
+				t.Errorf("code = %d, want %d", code, tc.wantCode)
+			}
+		})
+	}
+}
+
+func TestProgressReader(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		size     int
+		terminal bool
+		want     string
+	}{
+		{"non-terminal prints only the last update", 3072, false, "Sending build context to Docker daemon  3.072kB\r\r\n"},
+		{"empty", 0, false, "Sending build context to Docker daemon       0B\r\r\n"},
+		{"megabytes", 6004000, false, "Sending build context to Docker daemon  6.004MB\r\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			p := &ProgressReader{R: bytes.NewReader(make([]byte, tc.size)), W: &out, Action: "Sending build context to Docker daemon", Terminal: tc.terminal}
+			var sink bytes.Buffer
+			if _, err := sink.ReadFrom(p); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, out.String()); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
