@@ -10,8 +10,8 @@ import (
 
 // Compress gzips r on the fly with pgzip (parallel blocks, default level,
 // the daemon detects gzip by its magic bytes). The returned reader ends
-// with r's error, if any.
-func Compress(r io.Reader) io.ReadCloser {
+// with r's error, if any; closing it closes r.
+func Compress(r io.ReadCloser) io.ReadCloser {
 	pr, pw := io.Pipe()
 	go func() {
 		zw, err := pgzip.NewWriterLevel(pw, gzip.DefaultCompression)
@@ -26,5 +26,19 @@ func Compress(r io.Reader) io.ReadCloser {
 		}
 		pw.CloseWithError(err)
 	}()
-	return pr
+	return &closeBoth{ReadCloser: pr, src: r}
+}
+
+// closeBoth closes the compressed stream and its source.
+type closeBoth struct {
+	io.ReadCloser
+	src io.Closer
+}
+
+func (c *closeBoth) Close() error {
+	err := c.ReadCloser.Close()
+	if serr := c.src.Close(); err == nil {
+		err = serr
+	}
+	return err
 }

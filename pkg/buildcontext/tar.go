@@ -50,6 +50,9 @@ type TarOptions struct {
 	// Warn receives problems that skip one file without failing the build
 	// (sockets, unreadable files docker does not pre-check).
 	Warn func(msg string)
+	// KeepOwner keeps the files' uid/gid instead of docker's 0/0 (docker
+	// does not chown the tar it makes of a Dockerfile read from stdin).
+	KeepOwner bool
 	// BufferSize is the write buffer in front of the consumer.
 	BufferSize int
 }
@@ -328,7 +331,9 @@ func (t *Tar) add(abs, rel string, fi fs.FileInfo, checked bool) error {
 			}
 		}
 	}
-	hdr.Uid, hdr.Gid = 0, 0
+	if !t.opts.KeepOwner {
+		hdr.Uid, hdr.Gid = 0, 0
+	}
 
 	var f *os.File
 	if (hdr.Typeflag == tar.TypeReg && hdr.Size > 0) || (checked && opensForValidation(fi)) {

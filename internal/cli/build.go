@@ -1,0 +1,399 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mybuild/mybuild/internal/opts"
+	"github.com/mybuild/mybuild/pkg/auth"
+	"github.com/mybuild/mybuild/pkg/buildcontext"
+	"github.com/mybuild/mybuild/pkg/dockerignore"
+	"github.com/mybuild/mybuild/pkg/engine"
+	"github.com/mybuild/mybuild/pkg/jsonstream"
+)
+
+// Engine is what a build needs from a daemon client; a BuildKit builder
+// can sit beside the classic one behind it.
+type Engine interface {
+	Host() string
+	Version() string
+	Ping(ctx context.Context) (engine.Ping, error)
+	Negotiate(engine.Ping)
+	Build(ctx context.Context, body io.Reader, o engine.BuildOptions) (*engine.BuildResponse, error)
+}
+
+const sendingAction = "Sending build context to Docker daemon"
+
+// initialPingTimeout is docker's bound on the start-up ping; a daemon that
+// does not answer in time is asked again when the build is sent.
+const initialPingTimeout = 2 * time.Second
+
+func runBuild(ctx context.Context, o *BuildOptions) error {
+	cfg := auth.Load(o.Global.ConfigDir, o.IO.ErrOut)
+	client, err := newEngine(o, cfg)
+	if err != nil {
+		return err
+	}
+	if err := checkDaemonSupport(ctx, client, o); err != nil {
+		return err
+	}
+	if err := checkInvocation(o); err != nil {
+		return err
+	}
+	out := newOutputs(o)
+	if err := removeImageIDFile(o.ImageIDFile); err != nil {
+		return err
+	}
+	src, err := openContext(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	body := &jsonstream.ProgressReader{R: src, W: out.progress, Action: sendingAction, Terminal: o.IO.IsStdoutTTY()}
+	resp, err := client.Build(ctx, body, buildOptions(o, cfg, client.Host(), src.dockerfile))
+	if err != nil {
+		return sendError(ctx, err, src, out)
+	}
+	defer resp.Body.Close()
+	imageID, err := showStream(ctx, resp.Body, out)
+	if err != nil {
+		return err
+	}
+	return finish(o, out, imageID)
+}
+
+func newEngine(o *BuildOptions, cfg *auth.Config) (*engine.Client, error) {
+	ec, err := engineConfig(o, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return engine.New(ec)
+}
+
+// checkDaemonSupport pings the daemon and refuses flags it cannot honour,
+// with docker's messages. A daemon that does not answer is not an error
+// yet: the build request reports it, after the context has been checked.
+func checkDaemonSupport(ctx context.Context, c Engine, o *BuildOptions) error {
+	pctx, cancel := context.WithTimeout(ctx, initialPingTimeout)
+	defer cancel()
+	ping, err := c.Ping(pctx)
+	experimental := true
+	if err == nil {
+		c.Negotiate(ping)
+		experimental = ping.Experimental
+	}
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	var errs []string
+	v := c.Version()
+	if o.changedNetwork && versionBelow(v, "1.25") {
+		errs = append(errs, fmt.Sprintf(`"--network" requires API version 1.25, but the Docker daemon API version is %s`, v))
+	}
+	if o.changedPlat && versionBelow(v, "1.38") {
+		errs = append(errs, fmt.Sprintf(`"--platform" requires API version 1.38, but the Docker daemon API version is %s`, v))
+	}
+	if o.Squash && !experimental {
+		errs = append(errs, `"--squash" is only supported on a Docker daemon with experimental features enabled`)
+	}
+	if o.Squash && versionBelow(v, "1.25") {
+		errs = append(errs, fmt.Sprintf(`"--squash" requires API version 1.25, but the Docker daemon API version is %s`, v))
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "\n"))
+	}
+	return nil
+}
+
+func versionBelow(v, min string) bool {
+	c, _ := engine.New(engine.Config{APIVersion: v})
+	return c.VersionError(min, "") != nil
+}
+
+func checkInvocation(o *BuildOptions) error {
+	if o.Dockerfile == "-" && o.Context == "-" {
+		return errors.New("invalid argument: can't use stdin for both build context and dockerfile")
+	}
+	if !o.Untrusted {
+		return errors.New("mybuild does not support Docker Content Trust: unset DOCKER_CONTENT_TRUST or pass --disable-content-trust")
+	}
+	return nil
+}
+
+// outputs are where progress and the daemon's stream go: stdout, or
+// buffers with -q (replayed on stderr if the build fails).
+type outputs struct {
+	stdout   io.Writer
+	stderr   io.Writer
+	quiet    bool
+	progress io.Writer
+	build    io.Writer
+	progBuf  *lockedBuffer
+	buildBuf *lockedBuffer
+}
+
+func newOutputs(o *BuildOptions) *outputs {
+	out := &outputs{stdout: o.IO.Out, stderr: o.IO.ErrOut, quiet: o.Quiet, progress: o.IO.Out, build: o.IO.Out}
+	if o.Quiet {
+		out.progBuf, out.buildBuf = &lockedBuffer{}, &lockedBuffer{}
+		out.progress, out.build = out.progBuf, out.buildBuf
+	}
+	return out
+}
+
+// lockedBuffer is written by the upload goroutine and read by ours.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func removeImageIDFile(name string) error {
+	if name == "" {
+		return nil
+	}
+	if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("Removing image ID file: %w", err)
+	}
+	return nil
+}
+
+// contextSource is the request body: a tar stream and what it says about
+// the Dockerfile.
+type contextSource struct {
+	io.ReadCloser
+	dockerfile string
+	tar        *buildcontext.Tar
+}
+
+// walkError is the context problem found while streaming, if any.
+func (s *contextSource) walkError() error {
+	if s.tar == nil {
+		return nil
+	}
+	var ce *buildcontext.ContextError
+	if err := s.tar.Err(); errors.As(err, &ce) {
+		return ce
+	}
+	return nil
+}
+
+// openContext classifies the context argument as docker does: "-" is
+// stdin, an existing path is a local directory, then git and http(s) URLs.
+func openContext(ctx context.Context, o *BuildOptions) (*contextSource, error) {
+	switch {
+	case o.Context == "-":
+		body, dockerfile, err := buildcontext.FromReader(ctx, o.IO.In, o.Dockerfile)
+		if err != nil {
+			return nil, fmt.Errorf("unable to prepare context: %w", err)
+		}
+		return &contextSource{ReadCloser: compressed(o, body), dockerfile: dockerfile}, nil
+	case statOK(o.Context):
+		return openLocal(ctx, o)
+	}
+	return nil, fmt.Errorf("unable to prepare context: path %q not found", o.Context)
+}
+
+func statOK(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// compressed gzips the body for --compress.
+func compressed(o *BuildOptions, body io.ReadCloser) io.ReadCloser {
+	if !o.Compress {
+		return body
+	}
+	return buildcontext.Compress(body)
+}
+
+func openLocal(ctx context.Context, o *BuildOptions) (*contextSource, error) {
+	local, err := buildcontext.ResolveLocal(o.Context, o.Dockerfile)
+	if err != nil {
+		return nil, fmt.Errorf("unable to prepare context: %w", err)
+	}
+	var splice *buildcontext.Splice
+	switch {
+	case local.DockerfileFromStdin:
+		if splice, err = newSplice(o.IO.In); err != nil {
+			return nil, err
+		}
+	case local.Outside():
+		f, err := os.Open(o.Dockerfile)
+		if err != nil {
+			return nil, fmt.Errorf("unable to open Dockerfile: %v", err)
+		}
+		splice, err = newSplice(f)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	excludes, err := dockerignore.Read(local.Dir)
+	if err != nil {
+		return nil, err
+	}
+	t, err := buildcontext.NewTar(local.Dir, buildcontext.TarOptions{
+		Excludes:            excludes,
+		Dockerfile:          local.Dockerfile,
+		DockerfileFromStdin: local.DockerfileFromStdin,
+		Splice:              splice,
+		Warn:                func(msg string) { logError(o.IO.ErrOut, msg) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	dockerfile := local.Dockerfile
+	if splice != nil {
+		dockerfile = splice.Name
+	}
+	return &contextSource{ReadCloser: compressed(o, t.Stream(ctx)), dockerfile: dockerfile, tar: t}, nil
+}
+
+// newSplice reads a Dockerfile that docker adds to the context under a
+// random name (".dockerfile." and 20 hex digits).
+func newSplice(r io.Reader) (*buildcontext.Splice, error) {
+	content, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	var b [10]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	return &buildcontext.Splice{Name: ".dockerfile." + hex.EncodeToString(b[:]), Content: content, Now: time.Now()}, nil
+}
+
+// logError prints a non-fatal problem the way docker's logger does.
+func logError(w io.Writer, msg string) {
+	fmt.Fprintf(w, "time=%q level=error msg=%q\n", time.Now().Format(time.RFC3339), msg)
+}
+
+func buildOptions(o *BuildOptions, cfg *auth.Config, host, dockerfile string) engine.BuildOptions {
+	buildArgs := opts.ConvertKVStringsToMapWithNil(o.BuildArgs.GetAll(), o.LookupEnv)
+	return engine.BuildOptions{
+		Tags:           o.Tags.GetAll(),
+		SuppressOutput: o.Quiet,
+		NoCache:        o.NoCache,
+		Remove:         o.Rm,
+		ForceRemove:    o.ForceRm,
+		PullParent:     o.Pull,
+		Squash:         o.Squash,
+		Isolation:      o.Isolation,
+		CPUSetCPUs:     o.CPUSetCPUs,
+		CPUSetMems:     o.CPUSetMems,
+		CPUShares:      o.CPUShares,
+		CPUQuota:       o.CPUQuota,
+		CPUPeriod:      o.CPUPeriod,
+		Memory:         o.Memory.Value(),
+		MemorySwap:     o.MemorySwap.Value(),
+		CgroupParent:   o.CgroupParent,
+		NetworkMode:    o.NetworkMode,
+		ShmSize:        o.ShmSize.Value(),
+		Dockerfile:     dockerfile,
+		Ulimits:        engineUlimits(o.Ulimits.GetList()),
+		BuildArgs:      cfg.ProxyBuildArgs(host, buildArgs),
+		Labels:         opts.ConvertKVStringsToMap(o.Labels.GetAll()),
+		CacheFrom:      o.CacheFrom,
+		SecurityOpt:    o.SecurityOpt,
+		ExtraHosts:     o.ExtraHosts.GetAll(),
+		Target:         o.Target,
+		Platform:       o.Platform,
+		AuthConfigs:    cfg.Credentials(),
+	}
+}
+
+func engineUlimits(in []*opts.Ulimit) []engine.Ulimit {
+	out := make([]engine.Ulimit, 0, len(in))
+	for _, u := range in {
+		out = append(out, engine.Ulimit{Name: u.Name, Hard: u.Hard, Soft: u.Soft})
+	}
+	return out
+}
+
+// sendError explains a failed request. A context problem found while
+// streaming wins, as docker finds those before it connects; when the
+// daemon could not be reached the context is checked first for the same
+// reason.
+func sendError(ctx context.Context, err error, src *contextSource, out *outputs) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	if werr := src.walkError(); werr != nil {
+		return werr
+	}
+	var ce *engine.ConnectionError
+	if errors.As(err, &ce) && src.tar != nil {
+		if werr := src.tar.Check(ctx); werr != nil {
+			return werr
+		}
+	}
+	if out.quiet {
+		fmt.Fprint(out.stderr, out.progBuf.String())
+	}
+	return err
+}
+
+// showStream renders the daemon's answer and returns the image ID it gave.
+func showStream(ctx context.Context, body io.Reader, out *outputs) (string, error) {
+	var imageID string
+	onAux := func(raw json.RawMessage) {
+		var r struct{ ID string }
+		if err := json.Unmarshal(raw, &r); err != nil {
+			fmt.Fprintf(out.stderr, "Failed to parse aux message: %s", err)
+			return
+		}
+		imageID = r.ID
+	}
+	err := jsonstream.Display(ctx, body, out.build, jsonstream.Options{OnAux: onAux, Strict: true})
+	if err == nil {
+		return imageID, nil
+	}
+	if ctx.Err() != nil {
+		return "", context.Cause(ctx)
+	}
+	if se, ok := jsonstream.IsStreamError(err); ok {
+		if out.quiet {
+			fmt.Fprintf(out.stderr, "%s%s", out.progBuf.String(), out.buildBuf.String())
+		}
+		return "", &StatusError{Message: se.Message, Code: se.Code}
+	}
+	return "", err
+}
+
+// finish prints the ID for -q and writes --iidfile.
+func finish(o *BuildOptions, out *outputs, imageID string) error {
+	if o.Quiet {
+		imageID = out.buildBuf.String()
+		fmt.Fprint(out.stdout, imageID)
+	}
+	if o.ImageIDFile == "" {
+		return nil
+	}
+	if imageID == "" {
+		return fmt.Errorf("Server did not provide an image ID. Cannot write %s", o.ImageIDFile)
+	}
+	return os.WriteFile(o.ImageIDFile, []byte(imageID), 0o666)
+}

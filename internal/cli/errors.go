@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+
+	"github.com/mybuild/mybuild/pkg/jsonstream"
+)
+
+// StatusError carries the exit code docker would use; Message, when not
+// empty, is printed on stderr.
+type StatusError struct {
+	Message string
+	Code    int
+}
+
+func (e *StatusError) Error() string { return e.Message }
+
+// SignalError is the cancellation cause when a signal interrupts the build.
+type SignalError struct{ Signal os.Signal }
+
+func (e *SignalError) Error() string { return "interrupted by " + e.Signal.String() }
+
+// flagError builds docker's answer to a bad flag: the message, the usage
+// line and a pointer to --help, exit status 125.
+func flagError(err error) error {
+	return &StatusError{Code: 125, Message: fmt.Sprintf("%s\n\nUsage:  %s\n\nRun '%s --help' for more information", err, useLine, commandName)}
+}
+
+// exitCode maps an error to the process's exit status and prints what the
+// user should read. It is the one place that does so.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	var sig *SignalError
+	if errors.As(err, &sig) {
+		if s, ok := sig.Signal.(syscall.Signal); ok {
+			return 128 + int(s)
+		}
+		return 130
+	}
+	if errors.Is(err, context.Canceled) {
+		return 130
+	}
+	var st *StatusError
+	if errors.As(err, &st) {
+		if st.Message != "" {
+			fmt.Fprintln(stderr, st.Message)
+		}
+		if st.Code == 0 {
+			return 1
+		}
+		return st.Code
+	}
+	if se, ok := jsonstream.IsStreamError(err); ok {
+		fmt.Fprintln(stderr, se.Message)
+		return se.Code
+	}
+	fmt.Fprintln(stderr, err)
+	return 1
+}

@@ -1,0 +1,57 @@
+// Package cli is mybuild's command line: cobra wiring, flag parsing into
+// options, and the build pipeline that composes the pkg/ packages.
+package cli
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/mybuild/mybuild/internal/iostreams"
+)
+
+// Main runs mybuild with args (without the program name) and returns the
+// process exit status.
+func Main(args []string) int {
+	io := iostreams.System()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	stop := notifySignals(cancel)
+	defer stop()
+
+	cmd := NewRootCmd(&Factory{IO: io, Getenv: os.Getenv, LookupEnv: os.LookupEnv}, nil)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil && ctx.Err() != nil {
+		err = context.Cause(ctx)
+	}
+	return exitCode(err, io.ErrOut)
+}
+
+// notifySignals cancels the context on SIGINT or SIGTERM, with the signal
+// as the cause; a third signal exits at once.
+func notifySignals(cancel context.CancelCauseFunc) (stop func()) {
+	ch := make(chan os.Signal, 3)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		n := 0
+		for {
+			select {
+			case s := <-ch:
+				n++
+				cancel(&SignalError{Signal: s})
+				if n >= 3 {
+					os.Exit(128 + int(s.(syscall.Signal)))
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(ch)
+		close(done)
+	}
+}

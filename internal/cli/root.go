@@ -1,0 +1,210 @@
+package cli
+
+import (
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/mybuild/mybuild/internal/iostreams"
+	"github.com/mybuild/mybuild/internal/opts"
+	"github.com/mybuild/mybuild/internal/version"
+	"github.com/mybuild/mybuild/pkg/auth"
+)
+
+const (
+	commandName = "mybuild"
+	useLine     = commandName + " [OPTIONS] PATH | URL | -"
+)
+
+// Factory holds what commands need from the outside world.
+type Factory struct {
+	IO        *iostreams.IOStreams
+	Getenv    func(string) string
+	LookupEnv func(string) (string, bool)
+}
+
+// GlobalOptions are docker's top-level flags that matter to a build.
+type GlobalOptions struct {
+	Hosts        []string
+	Context      string
+	ConfigDir    string
+	Debug        bool
+	LogLevel     string
+	TLS          bool
+	TLSVerify    bool
+	TLSCACert    string
+	TLSCert      string
+	TLSKey       string
+	tlsVerifySet bool
+	tlsCertSet   bool
+	tlsKeySet    bool
+}
+
+// BuildOptions are the raw flag values of one mybuild invocation.
+type BuildOptions struct {
+	IO        *iostreams.IOStreams
+	Getenv    func(string) string
+	LookupEnv func(string) (string, bool)
+	Global    GlobalOptions
+
+	Context        string
+	Dockerfile     string
+	Tags           *opts.ListOpts
+	Labels         *opts.ListOpts
+	BuildArgs      *opts.ListOpts
+	ExtraHosts     *opts.ListOpts
+	Ulimits        *opts.UlimitOpt
+	Memory         opts.MemBytes
+	MemorySwap     opts.MemSwapBytes
+	ShmSize        opts.MemBytes
+	CPUShares      int64
+	CPUPeriod      int64
+	CPUQuota       int64
+	CPUSetCPUs     string
+	CPUSetMems     string
+	CgroupParent   string
+	Isolation      string
+	Quiet          bool
+	NoCache        bool
+	Rm             bool
+	ForceRm        bool
+	Pull           bool
+	CacheFrom      []string
+	Compress       bool
+	SecurityOpt    []string
+	NetworkMode    string
+	Squash         bool
+	Target         string
+	ImageIDFile    string
+	Platform       string
+	Untrusted      bool
+	changedNetwork bool
+	changedPlat    bool
+}
+
+// NewRootCmd returns the mybuild command. runF, when set, replaces the
+// build (tests capture the parsed options with it).
+func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
+	o := &BuildOptions{
+		IO:         f.IO,
+		Getenv:     f.Getenv,
+		LookupEnv:  f.LookupEnv,
+		Tags:       opts.NewListOpts(opts.ValidateTag),
+		Labels:     opts.NewListOpts(opts.ValidateLabel),
+		BuildArgs:  opts.NewListOpts(opts.ValidateEnv),
+		ExtraHosts: opts.NewListOpts(opts.ValidateExtraHost),
+		Ulimits:    opts.NewUlimitOpt(nil),
+	}
+	ver, commit := version.Info()
+	cmd := &cobra.Command{
+		Use:           commandName + " [OPTIONS] PATH | URL | -",
+		Short:         "Build an image from a Dockerfile (a drop-in for docker build)",
+		Version:       ver + ", build " + commit,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return &StatusError{Code: 1, Message: commandName + ": '" + commandName + "' requires 1 argument\n\nUsage:  " + useLine + "\n\nRun '" + commandName + " --help' for more information"}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Context = args[0]
+			fl := cmd.Flags()
+			o.changedNetwork = fl.Changed("network")
+			o.changedPlat = fl.Changed("platform")
+			o.Global.tlsVerifySet = fl.Changed("tlsverify")
+			o.Global.tlsCertSet = fl.Changed("tlscert")
+			o.Global.tlsKeySet = fl.Changed("tlskey")
+			if runF != nil {
+				return runF(o)
+			}
+			return runBuild(cmd.Context(), o)
+		},
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return nil, cobra.ShellCompDirectiveFilterDirs
+		},
+	}
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError(err) })
+	cmd.SetVersionTemplate("mybuild version {{.Version}}\n")
+	cmd.Flags().SortFlags = false
+
+	addGlobalFlags(cmd.Flags(), &o.Global, f.Getenv)
+	addBuildFlags(cmd.Flags(), o, f.Getenv)
+	return cmd
+}
+
+func addGlobalFlags(fl *pflag.FlagSet, g *GlobalOptions, getenv func(string) string) {
+	fl.VarP((*stringList)(&g.Hosts), "host", "H", "Daemon socket to connect to")
+	fl.StringVar(&g.Context, "context", "", `Name of the context to use to connect to the daemon (overrides DOCKER_HOST env var and default context set with "docker context use")`)
+	fl.StringVar(&g.ConfigDir, "config", "", `Location of client config files (default "~/.docker")`)
+	fl.BoolVarP(&g.Debug, "debug", "D", false, "Enable debug mode")
+	fl.StringVarP(&g.LogLevel, "log-level", "l", "info", `Set the logging level ("debug", "info", "warn", "error", "fatal")`)
+	fl.BoolVar(&g.TLS, "tls", getenv("DOCKER_TLS") != "", "Use TLS; implied by --tlsverify")
+	fl.BoolVar(&g.TLSVerify, "tlsverify", getenv("DOCKER_TLS_VERIFY") != "", "Use TLS and verify the remote")
+	certDir := getenv("DOCKER_CERT_PATH")
+	if certDir == "" {
+		certDir = auth.Dir()
+	}
+	fl.StringVar(&g.TLSCACert, "tlscacert", filepath.Join(certDir, "ca.pem"), "Trust certs signed only by this CA")
+	fl.StringVar(&g.TLSCert, "tlscert", filepath.Join(certDir, "cert.pem"), "Path to TLS certificate file")
+	fl.StringVar(&g.TLSKey, "tlskey", filepath.Join(certDir, "key.pem"), "Path to TLS key file")
+	for _, n := range []string{"context", "config", "debug", "log-level", "tls", "tlsverify", "tlscacert", "tlscert", "tlskey"} {
+		_ = fl.SetAnnotation(n, "global", []string{"true"})
+	}
+	_ = fl.SetAnnotation("host", "global", []string{"true"})
+}
+
+func addBuildFlags(fl *pflag.FlagSet, o *BuildOptions, getenv func(string) string) {
+	fl.Var(o.ExtraHosts, "add-host", `Add a custom host-to-IP mapping ("host:ip")`)
+	fl.Var(o.BuildArgs, "build-arg", "Set build-time variables")
+	fl.StringSliceVar(&o.CacheFrom, "cache-from", []string{}, "Images to consider as cache sources")
+	fl.StringVar(&o.CgroupParent, "cgroup-parent", "", `Set the parent cgroup for the "RUN" instructions during build`)
+	fl.BoolVar(&o.Compress, "compress", false, "Compress the build context using gzip")
+	fl.Int64Var(&o.CPUPeriod, "cpu-period", 0, "Limit the CPU CFS (Completely Fair Scheduler) period")
+	fl.Int64Var(&o.CPUQuota, "cpu-quota", 0, "Limit the CPU CFS (Completely Fair Scheduler) quota")
+	fl.Int64VarP(&o.CPUShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
+	fl.StringVar(&o.CPUSetCPUs, "cpuset-cpus", "", "CPUs in which to allow execution (0-3, 0,1)")
+	fl.StringVar(&o.CPUSetMems, "cpuset-mems", "", "MEMs in which to allow execution (0-3, 0,1)")
+	fl.BoolVar(&o.Untrusted, "disable-content-trust", !trustEnabled(getenv), "Skip image verification")
+	fl.StringVarP(&o.Dockerfile, "file", "f", "", `Name of the Dockerfile (Default is "PATH/Dockerfile")`)
+	fl.BoolVar(&o.ForceRm, "force-rm", false, "Always remove intermediate containers")
+	fl.StringVar(&o.ImageIDFile, "iidfile", "", "Write the image ID to the file")
+	fl.StringVar(&o.Isolation, "isolation", "", "Container isolation technology")
+	fl.Var(o.Labels, "label", "Set metadata for an image")
+	fl.VarP(&o.Memory, "memory", "m", "Memory limit")
+	fl.Var(&o.MemorySwap, "memory-swap", `Swap limit equal to memory plus swap: -1 to enable unlimited swap`)
+	fl.StringVar(&o.NetworkMode, "network", "default", "Set the networking mode for the RUN instructions during build")
+	fl.BoolVar(&o.NoCache, "no-cache", false, "Do not use cache when building the image")
+	fl.StringVar(&o.Platform, "platform", getenv("DOCKER_DEFAULT_PLATFORM"), "Set platform if server is multi-platform capable")
+	fl.BoolVar(&o.Pull, "pull", false, "Always attempt to pull a newer version of the image")
+	fl.BoolVarP(&o.Quiet, "quiet", "q", false, "Suppress the build output and print image ID on success")
+	fl.BoolVar(&o.Rm, "rm", true, "Remove intermediate containers after a successful build")
+	fl.StringSliceVar(&o.SecurityOpt, "security-opt", []string{}, "Security options")
+	fl.Var(&o.ShmSize, "shm-size", `Size of "/dev/shm"`)
+	fl.BoolVar(&o.Squash, "squash", false, "Squash newly built layers into a single new layer")
+	fl.VarP(o.Tags, "tag", "t", `Name and optionally a tag in the "name:tag" format`)
+	fl.StringVar(&o.Target, "target", "", "Set the target build stage to build.")
+	fl.Var(o.Ulimits, "ulimit", "Ulimit options")
+}
+
+// trustEnabled mirrors docker: DOCKER_CONTENT_TRUST set to a true or
+// non-boolean value turns content trust on.
+func trustEnabled(getenv func(string) string) bool {
+	v := getenv("DOCKER_CONTENT_TRUST")
+	if v == "" {
+		return false
+	}
+	t, err := strconv.ParseBool(v)
+	return t || err != nil
+}
+
+// stringList is docker's "list" flag type without validation.
+type stringList []string
+
+func (l *stringList) String() string     { return "[" + strings.Join(*l, " ") + "]" }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+func (l *stringList) Type() string       { return "list" }
