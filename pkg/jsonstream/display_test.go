@@ -52,8 +52,8 @@ func TestDisplayErrors(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name, in, wantErr string
-		strict           bool
-		wantCode         int
+		strict            bool
+		wantCode          int
 	}{
 		{"not json", "hello\n", "invalid character 'h' looking for beginning of value", true, 0},
 		{"truncated", `{"stream":"abc`, "unexpected EOF", true, 0},
