@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/docker/go-connections/tlsconfig"
 
@@ -42,7 +44,11 @@ func engineConfig(o *BuildOptions, cfg *auth.Config) (engine.Config, error) {
 	if err != nil {
 		return engine.Config{}, endpointError(err)
 	}
-	ec := engine.Config{Host: host, APIVersion: o.Getenv("DOCKER_API_VERSION")}
+	timeout, err := daemonTimeout(o.Getenv("MYBUILD_TIMEOUT"))
+	if err != nil {
+		return engine.Config{}, err
+	}
+	ec := engine.Config{Host: host, APIVersion: o.Getenv("DOCKER_API_VERSION"), Timeout: timeout}
 	if useTLS && strings.HasPrefix(host, "tcp://") {
 		if ec.TLS, err = clientTLS(g); err != nil {
 			return engine.Config{}, endpointError(err)
@@ -97,6 +103,26 @@ func clientTLS(g GlobalOptions) (*tls.Config, error) {
 		c.Certificates = []tls.Certificate{cert}
 	}
 	return c, nil
+}
+
+// defaultTimeout bounds the wait on a daemon that accepted the connection
+// but stopped answering (docker waits forever).
+const defaultTimeout = 30 * time.Second
+
+// daemonTimeout reads MYBUILD_TIMEOUT: a Go duration ("90s", "2m") or
+// seconds; 0 waits forever.
+func daemonTimeout(v string) (time.Duration, error) {
+	if v == "" {
+		return defaultTimeout, nil
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("invalid MYBUILD_TIMEOUT %q: want a duration such as 30s or a number of seconds", v)
+	}
+	return d, nil
 }
 
 func exists(path string) bool {

@@ -165,7 +165,9 @@ type BuildResponse struct {
 
 // Build posts body (a tar, possibly compressed) to /build.
 func (c *Client) Build(ctx context.Context, body io.Reader, o BuildOptions) (*BuildResponse, error) {
-	c.ensureNegotiated(ctx)
+	if err := c.ensureNegotiated(ctx); err != nil {
+		return nil, err
+	}
 	if o.Squash {
 		if err := c.VersionError("1.25", "squash"); err != nil {
 			return nil, err
@@ -187,10 +189,18 @@ func (c *Client) Build(ctx context.Context, body io.Reader, o BuildOptions) (*Bu
 	h := http.Header{}
 	h.Set("X-Registry-Config", reg)
 	h.Set("Content-Type", "application/x-tar")
-	resp, err := c.do(ctx, http.MethodPost, c.apiPath("/build"), q, body, h)
+	rctx, cancel := context.WithCancelCause(ctx)
+	if c.timeout > 0 {
+		body = watchUpload(rctx, body, c.timeout, func() {
+			cancel(&TimeoutError{Host: c.host, What: "read the build context", After: c.timeout})
+		})
+	}
+	resp, err := c.do(rctx, http.MethodPost, c.apiPath("/build"), q, body, h)
 	if err != nil {
+		cancel(nil)
 		return nil, err
 	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: func() { cancel(nil) }}
 	if err := c.checkResponse(resp); err != nil {
 		drain(resp)
 		return nil, err
@@ -208,4 +218,16 @@ func osType(server string) string {
 		return strings.TrimSuffix(server[i+1:], ")")
 	}
 	return ""
+}
+
+// cancelOnClose releases the request's context with its body.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel func()
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }

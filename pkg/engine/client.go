@@ -39,9 +39,10 @@ type Config struct {
 	Headers map[string]string
 	// DialTimeout bounds connection set-up; zero means 10 s as docker.
 	DialTimeout time.Duration
-	// ResponseTimeout bounds the wait for response headers once a request
-	// is fully sent; zero means no bound (docker's behaviour).
-	ResponseTimeout time.Duration
+	// Timeout bounds each wait on a daemon that has stopped answering: the
+	// ping before a request, the response headers once a request is sent,
+	// and a stalled upload. Zero waits forever, as docker does.
+	Timeout time.Duration
 	// Dialer, when set, replaces the network dial (ssh and fd endpoints).
 	Dialer func(ctx context.Context) (net.Conn, error)
 }
@@ -58,6 +59,7 @@ type Client struct {
 	version    string
 	pinned     bool
 	negotiated bool
+	timeout    time.Duration
 }
 
 // New returns a client for cfg.Host. It does not connect.
@@ -77,6 +79,7 @@ func New(cfg Config) (*Client, error) {
 		scheme:  "http",
 		headers: cfg.Headers,
 		version: DefaultVersion,
+		timeout: cfg.Timeout,
 	}
 	if v := strings.TrimPrefix(cfg.APIVersion, "v"); v != "" {
 		c.version, c.pinned = v, true
@@ -88,7 +91,7 @@ func New(cfg Config) (*Client, error) {
 	tr := &http.Transport{
 		MaxIdleConns:          6,
 		IdleConnTimeout:       30 * time.Second,
-		ResponseHeaderTimeout: cfg.ResponseTimeout,
+		ResponseHeaderTimeout: cfg.Timeout,
 	}
 	dialer := &net.Dialer{Timeout: dialTimeout}
 	switch proto {
@@ -209,15 +212,27 @@ func (c *Client) Negotiate(p Ping) {
 }
 
 // ensureNegotiated pings once more before a request when the start-up ping
-// did not settle the version (docker's checkVersion); its failure is not an
-// error, the request itself reports it.
-func (c *Client) ensureNegotiated(ctx context.Context) {
+// did not settle the version (docker's checkVersion). Its failure is left
+// to the request to report, except a daemon that accepts the connection
+// but does not answer within the timeout: docker hangs there forever.
+func (c *Client) ensureNegotiated(ctx context.Context) error {
 	if c.pinned || c.negotiated {
-		return
+		return nil
 	}
-	if p, err := c.Ping(ctx); err == nil {
+	pctx, cancel := ctx, context.CancelFunc(func() {})
+	if c.timeout > 0 {
+		pctx, cancel = context.WithTimeout(ctx, c.timeout)
+	}
+	defer cancel()
+	p, err := c.Ping(pctx)
+	if err == nil {
 		c.Negotiate(p)
+		return nil
 	}
+	if ctx.Err() == nil && errors.Is(pctx.Err(), context.DeadlineExceeded) {
+		return &TimeoutError{Host: c.host, What: "answer /_ping", After: c.timeout}
+	}
+	return nil
 }
 
 // VersionError reports a feature the negotiated API version lacks.
@@ -257,6 +272,9 @@ func (c *Client) connectError(ctx context.Context, err error) error {
 		return context.Cause(ctx)
 	}
 	msg := err.Error()
+	if strings.Contains(msg, "timeout awaiting response headers") {
+		return &TimeoutError{Host: c.host, What: "answer the request", After: c.timeout}
+	}
 	if c.scheme != "https" && strings.Contains(msg, "malformed HTTP response") {
 		return &ConnectionError{Host: c.host, Err: fmt.Errorf("%v.\n* Are you trying to connect to a TLS-enabled daemon without TLS?", err)}
 	}

@@ -1,6 +1,9 @@
 package engine
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // ConnectionError means no daemon could be reached at Host.
 type ConnectionError struct {
@@ -40,4 +43,16 @@ func (e *APIError) Error() string {
 		return e.Message
 	}
 	return "Error response from daemon: " + e.Message
+}
+
+// TimeoutError is a daemon that accepted the connection but stopped
+// answering for longer than the configured timeout.
+type TimeoutError struct {
+	Host  string
+	What  string
+	After time.Duration
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("the Docker daemon at %s did not %s within %s (set MYBUILD_TIMEOUT to wait longer, 0 to wait forever)", e.Host, e.What, e.After)
 }
