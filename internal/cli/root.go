@@ -81,6 +81,7 @@ type BuildOptions struct {
 	ImageIDFile    string
 	Platform       string
 	Untrusted      bool
+	Inspect        inspectOptions
 	changedNetwork bool
 	changedPlat    bool
 }
@@ -122,6 +123,9 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 			if runF != nil {
 				return runF(o)
 			}
+			if o.Inspect.active() {
+				return runInspect(cmd.Context(), o)
+			}
 			return runBuild(cmd.Context(), o)
 		},
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -134,6 +138,7 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 
 	addGlobalFlags(cmd.Flags(), &o.Global, f.Getenv)
 	addBuildFlags(cmd.Flags(), o, f.Getenv)
+	addInspectFlags(cmd.Flags(), &o.Inspect)
 	return cmd
 }
 
@@ -189,6 +194,15 @@ func addBuildFlags(fl *pflag.FlagSet, o *BuildOptions, getenv func(string) strin
 	fl.VarP(o.Tags, "tag", "t", `Name and optionally a tag in the "name:tag" format`)
 	fl.StringVar(&o.Target, "target", "", "Set the target build stage to build.")
 	fl.Var(o.Ulimits, "ulimit", "Ulimit options")
+}
+
+func addInspectFlags(fl *pflag.FlagSet, in *inspectOptions) {
+	fl.StringVar(&in.List, "list-context", "", `List what would be sent (every path, its size, the largest directories) without contacting the daemon; "plain" or "json"`)
+	fl.Lookup("list-context").NoOptDefVal = "plain"
+	fl.StringArrayVar(&in.Explain, "explain-path", nil, "Say whether a context path is sent and which .dockerignore line decided, without contacting the daemon")
+	for _, n := range []string{"list-context", "explain-path"} {
+		_ = fl.SetAnnotation(n, "mybuild", []string{"true"})
+	}
 }
 
 // trustEnabled mirrors docker: DOCKER_CONTENT_TRUST set to a true or

@@ -69,6 +69,7 @@ type Tar struct {
 	inodes  map[uint64]string
 	ignored bool // .dockerignore seen (for Splice)
 	check   bool // headers only: no file contents are read
+	onEntry func(*tar.Header)
 
 	mu  sync.Mutex
 	err error
@@ -124,13 +125,20 @@ func (t *Tar) Stream(ctx context.Context) io.ReadCloser {
 // Check walks the context as Stream would, without reading file contents,
 // and returns the problem docker's pre-check would report, if any.
 func (t *Tar) Check(ctx context.Context) error {
-	c := &Tar{dir: t.dir, opts: t.opts, vpm: t.vpm, tpm: t.tpm, except: t.except, inodes: map[uint64]string{}, check: true}
-	err := c.write(ctx, io.Discard)
 	var ce *ContextError
-	if errors.As(err, &ce) {
+	if err := t.List(ctx, nil); errors.As(err, &ce) {
 		return ce
 	}
 	return nil
+}
+
+// List walks the context as Stream would, without reading file contents,
+// calling fn with the header of every entry that would be sent (before
+// any spliced Dockerfile).
+func (t *Tar) List(ctx context.Context, fn func(*tar.Header)) error {
+	c := &Tar{dir: t.dir, opts: t.opts, vpm: t.vpm, tpm: t.tpm, except: t.except, inodes: map[uint64]string{}, check: true, onEntry: fn}
+	c.opts.Splice = nil
+	return c.write(ctx, io.Discard)
 }
 
 // Err returns the error that ended the stream, if any.
@@ -350,6 +358,9 @@ func (t *Tar) add(abs, rel string, fi fs.FileInfo, checked bool) error {
 		if f != nil {
 			defer f.Close()
 		}
+	}
+	if t.onEntry != nil {
+		t.onEntry(hdr)
 	}
 	if t.check {
 		hdr.Size = 0

@@ -202,8 +202,38 @@ func TestTarMatchesGoArchive(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("entries differ from go-archive (-docker +mybuild):\n%s", diff)
 			}
+			assertExplainAgrees(t, dir, tc.excludes, tc.dockerfile, got)
 		})
 	}
+}
+
+// assertExplainAgrees checks that dockerignore.Explain says "sent" for
+// exactly the paths the tar holds.
+func assertExplainAgrees(t *testing.T, dir string, excludes []string, dockerfile string, sent []entry) {
+	t.Helper()
+	inTar := map[string]bool{}
+	for _, e := range sent {
+		inTar[strings.TrimSuffix(e.Name, "/")] = true
+	}
+	rules := make([]dockerignore.Rule, len(excludes))
+	for i, p := range excludes {
+		rules[i] = dockerignore.Rule{Pattern: p, Line: i + 1}
+	}
+	_ = filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		rel, _ := filepath.Rel(dir, p)
+		if err != nil || rel == "." {
+			return nil
+		}
+		rel = filepath.ToSlash(rel)
+		v, err := dockerignore.Explain(rules, dockerfile, rel)
+		if err != nil {
+			t.Fatalf("Explain(%q): %v", rel, err)
+		}
+		if v.Sent != inTar[rel] {
+			t.Errorf("Explain(%q).Sent = %v, but the tar says %v (%+v)", rel, v.Sent, inTar[rel], v)
+		}
+		return nil
+	})
 }
 
 func TestTarSocketSkippedWithWarning(t *testing.T) {
