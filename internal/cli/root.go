@@ -2,6 +2,7 @@ package cli
 
 import (
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -102,8 +103,8 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 	ver, commit := version.Info()
 	cmd := &cobra.Command{
 		Use:           commandName + " [OPTIONS] PATH | URL | -",
-		Short:         "Build an image from a Dockerfile (a drop-in for docker build)",
-		Version:       ver + ", build " + commit,
+		Short:         "Build an image from a Dockerfile (a drop-in replacement for \"docker build\")",
+		Version:       ver + ", build " + commit + ", " + runtime.Version(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -134,6 +135,7 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 	}
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError(err) })
 	cmd.SetVersionTemplate("mybuild version {{.Version}}\n")
+	setHelp(cmd)
 	cmd.Flags().SortFlags = false
 
 	addGlobalFlags(cmd.Flags(), &o.Global, f.Getenv)
@@ -199,7 +201,7 @@ func addBuildFlags(fl *pflag.FlagSet, o *BuildOptions, getenv func(string) strin
 func addInspectFlags(fl *pflag.FlagSet, in *inspectOptions) {
 	fl.StringVar(&in.List, "list-context", "", `List what would be sent (every path, its size, the largest directories) without contacting the daemon; "plain" or "json"`)
 	fl.Lookup("list-context").NoOptDefVal = "plain"
-	fl.StringArrayVar(&in.Explain, "explain-path", nil, "Say whether a context path is sent and which .dockerignore line decided, without contacting the daemon")
+	fl.Var((*stringList)(&in.Explain), "explain-path", "Say whether a context path is sent and which .dockerignore line decided, without contacting the daemon")
 	for _, n := range []string{"list-context", "explain-path"} {
 		_ = fl.SetAnnotation(n, "mybuild", []string{"true"})
 	}
@@ -219,6 +221,11 @@ func trustEnabled(getenv func(string) string) bool {
 // stringList is docker's "list" flag type without validation.
 type stringList []string
 
-func (l *stringList) String() string     { return "[" + strings.Join(*l, " ") + "]" }
+func (l *stringList) String() string {
+	if len(*l) == 0 {
+		return ""
+	}
+	return "[" + strings.Join(*l, " ") + "]"
+}
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 func (l *stringList) Type() string       { return "list" }

@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+)
+
+const helpEnvironment = `Environment:
+  DOCKER_HOST, DOCKER_CONTEXT, DOCKER_CONFIG, DOCKER_API_VERSION,
+  DOCKER_DEFAULT_PLATFORM, DOCKER_TLS, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH,
+  DOCKER_CUSTOM_HEADERS, DOCKER_CONTENT_TRUST     as for docker
+  MYBUILD_TIMEOUT    wait on a silent daemon (default 30s, 0 = forever)
+`
+
+// setHelp renders help the way docker build's reads: the usage line, the
+// build options, then mybuild's additions and docker's global options.
+func setHelp(cmd *cobra.Command) {
+	cmd.SetHelpFunc(func(c *cobra.Command, _ []string) {
+		writeHelp(c.OutOrStdout(), c, helpWidth())
+	})
+}
+
+func writeHelp(w io.Writer, c *cobra.Command, width int) {
+	fmt.Fprintf(w, "Usage:  %s\n\n%s\n\n", useLine, c.Short)
+	section := func(title, annotation string, want bool) {
+		fs := pflag.NewFlagSet(title, pflag.ContinueOnError)
+		fs.SortFlags = true
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			_, has := f.Annotations[annotation]
+			if has == want && f.Name != "help" && f.Name != "version" {
+				fs.AddFlag(f)
+			}
+		})
+		if fs.HasFlags() {
+			fmt.Fprintf(w, "%s:\n%s\n", title, fs.FlagUsagesWrapped(width-1))
+		}
+	}
+	plain := pflag.NewFlagSet("build", pflag.ContinueOnError)
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		if len(f.Annotations) == 0 && f.Name != "help" && f.Name != "version" {
+			plain.AddFlag(f)
+		}
+	})
+	fmt.Fprintf(w, "Options:\n%s\n", plain.FlagUsagesWrapped(width-1))
+	section("mybuild options (not in docker build)", "mybuild", true)
+	section("Global options (docker's; accepted anywhere on the line)", "global", true)
+	fmt.Fprint(w, helpEnvironment)
+	fmt.Fprintf(w, "\nRun '%s --version' for the version.\n", commandName)
+}
+
+// helpWidth is the terminal's width, 80 elsewhere (docker's rule).
+func helpWidth() int {
+	if isatty.IsTerminal(os.Stdout.Fd()) {
+		if ws, err := unix.IoctlGetWinsize(int(os.Stdout.Fd()), unix.TIOCGWINSZ); err == nil && ws.Col > 0 {
+			return int(ws.Col)
+		}
+	}
+	return 80
+}
+
