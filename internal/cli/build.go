@@ -27,6 +27,7 @@ import (
 // can sit beside the classic one behind it.
 type Engine interface {
 	Host() string
+	TLS() bool
 	Version() string
 	Ping(ctx context.Context) (engine.Ping, error)
 	Negotiate(engine.Ping)
@@ -40,6 +41,9 @@ const sendingAction = "Sending build context to Docker daemon"
 const initialPingTimeout = 2 * time.Second
 
 func runBuild(ctx context.Context, o *BuildOptions) error {
+	if err := checkLogLevel(o.Global.LogLevel); err != nil {
+		return err
+	}
 	cfg := auth.Load(o.Global.ConfigDir, o.IO.ErrOut)
 	client, err := newEngine(o, cfg)
 	if err != nil {
@@ -61,7 +65,9 @@ func runBuild(ctx context.Context, o *BuildOptions) error {
 	}
 	defer src.Close()
 	body := &jsonstream.ProgressReader{R: src, W: out.progress, Action: sendingAction, Terminal: o.IO.IsStdoutTTY()}
-	resp, err := client.Build(ctx, body, buildOptions(o, cfg, client.Host(), src.dockerfile))
+	bo := buildOptions(o, cfg, client.Host(), src.dockerfile)
+	warnPlainCredentials(ctx, o.IO.ErrOut, client.Host(), client.TLS(), len(bo.AuthConfigs), o.Getenv)
+	resp, err := client.Build(ctx, body, bo)
 	if err != nil {
 		return sendError(ctx, err, src, out)
 	}
@@ -119,6 +125,15 @@ func checkDaemonSupport(ctx context.Context, c Engine, o *BuildOptions) error {
 func versionBelow(v, min string) bool {
 	c, _ := engine.New(engine.Config{APIVersion: v})
 	return c.VersionError(min, "") != nil
+}
+
+// checkLogLevel accepts the levels docker's logger knows.
+func checkLogLevel(level string) error {
+	switch strings.ToLower(level) {
+	case "panic", "fatal", "error", "warn", "warning", "info", "debug", "trace":
+		return nil
+	}
+	return fmt.Errorf("Unable to parse logging level: %s", level)
 }
 
 func checkInvocation(o *BuildOptions) error {

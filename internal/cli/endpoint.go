@@ -49,6 +49,9 @@ func engineConfig(o *BuildOptions, cfg *auth.Config) (engine.Config, error) {
 		return engine.Config{}, err
 	}
 	ec := engine.Config{Host: host, APIVersion: o.Getenv("DOCKER_API_VERSION"), Timeout: timeout}
+	if g.Debug || g.LogLevel == "debug" || g.LogLevel == "trace" {
+		ec.Debug = o.IO.ErrOut
+	}
 	if useTLS && strings.HasPrefix(host, "tcp://") {
 		if ec.TLS, err = clientTLS(g); err != nil {
 			return engine.Config{}, endpointError(err)

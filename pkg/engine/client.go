@@ -43,6 +43,9 @@ type Config struct {
 	// ping before a request, the response headers once a request is sent,
 	// and a stalled upload. Zero waits forever, as docker does.
 	Timeout time.Duration
+	// Debug, when set, receives a line per request and response, with
+	// credentials redacted.
+	Debug io.Writer
 	// Dialer, when set, replaces the network dial (ssh and fd endpoints).
 	Dialer func(ctx context.Context) (net.Conn, error)
 }
@@ -123,8 +126,12 @@ func New(cfg Config) (*Client, error) {
 		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) { return d(ctx) }
 		tr.Proxy = nil
 	}
+	var rt http.RoundTripper = tr
+	if cfg.Debug != nil {
+		rt = &debugTransport{next: tr, w: cfg.Debug}
+	}
 	c.hc = &http.Client{
-		Transport: tr,
+		Transport: rt,
 		// Docker follows no redirect: GET gets the 3xx, others an error.
 		CheckRedirect: func(req *http.Request, _ []*http.Request) error {
 			if req.Method == http.MethodGet {
@@ -139,6 +146,9 @@ func New(cfg Config) (*Client, error) {
 // Host returns the daemon address, e.g. "tcp://127.0.0.1:2375"; it is the
 // key config.json "proxies" are looked up by.
 func (c *Client) Host() string { return c.host }
+
+// TLS reports whether requests are encrypted.
+func (c *Client) TLS() bool { return c.scheme == "https" }
 
 // Version returns the API version requests are sent with.
 func (c *Client) Version() string { return c.version }
