@@ -63,4 +63,3 @@ func helpWidth() int {
 	}
 	return 80
 }
-
