@@ -83,6 +83,7 @@ type BuildOptions struct {
 	Platform       string
 	Untrusted      bool
 	Inspect        inspectOptions
+	completion     string
 	changedNetwork bool
 	changedPlat    bool
 }
@@ -108,12 +109,15 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
+			if len(args) != 1 && !cmd.Flags().Changed("completion") {
 				return &StatusError{Code: 1, Message: commandName + ": '" + commandName + "' requires 1 argument\n\nUsage:  " + useLine + "\n\nRun '" + commandName + " --help' for more information"}
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.completion != "" {
+				return writeCompletion(cmd, o.completion, o.IO.Out)
+			}
 			o.Context = args[0]
 			fl := cmd.Flags()
 			o.changedNetwork = fl.Changed("network")
@@ -141,6 +145,9 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 	addGlobalFlags(cmd.Flags(), &o.Global, f.Getenv)
 	addBuildFlags(cmd.Flags(), o, f.Getenv)
 	addInspectFlags(cmd.Flags(), &o.Inspect)
+	cmd.Flags().StringVar(&o.completion, "completion", "", "Print the completion script for a shell (bash, zsh, fish, powershell)")
+	_ = cmd.Flags().SetAnnotation("completion", "mybuild", []string{"true"})
+	registerCompletions(cmd)
 	return cmd
 }
 

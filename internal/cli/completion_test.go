@@ -1,0 +1,84 @@
+package cli
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mybuild/mybuild/internal/iostreams"
+)
+
+var updateCompletions = flag.Bool("update-completions", false, "rewrite completions/")
+
+func run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	io, _, out, errOut := iostreams.Test()
+	cmd := NewRootCmd(&Factory{IO: io, Getenv: func(string) string { return "" }, LookupEnv: func(string) (string, bool) { return "", false }}, nil)
+	cmd.SetArgs(args)
+	cmd.SetOut(out)
+	cmd.SetErr(errOut)
+	code := exitCode(cmd.Execute(), errOut)
+	return out.String(), errOut.String(), code
+}
+
+// TestCompletionsAreFresh fails when completions/ no longer matches what
+// the command tree generates (go test ./internal/cli -update-completions).
+func TestCompletionsAreFresh(t *testing.T) {
+	for _, shell := range Shells {
+		got, stderr, code := run(t, "--completion", shell)
+		if code != 0 {
+			t.Fatalf("--completion %s: exit %d: %s", shell, code, stderr)
+		}
+		path := filepath.Join("..", "..", "completions", "mybuild."+shell)
+		if *updateCompletions {
+			if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (run go test ./internal/cli -update-completions)", err)
+		}
+		if !bytes.Equal(want, []byte(got)) {
+			t.Errorf("%s is stale: run go test ./internal/cli -update-completions", path)
+		}
+	}
+}
+
+func TestFlagValueCompletion(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"__complete", "--network", ""}, []string{"default", "none", "host", "bridge"}},
+		{[]string{"__complete", "--platform", "linux/a"}, []string{"linux/amd64", "linux/arm64"}},
+		{[]string{"__complete", "--list-context="}, []string{"plain", "json"}},
+	} {
+		out, _, _ := run(t, tc.args...)
+		for _, w := range tc.want {
+			if !strings.Contains(out, w+"\n") {
+				t.Errorf("%v: completions %q lack %q", tc.args, out, w)
+			}
+		}
+	}
+	// -f completes file names: the directive leaves it to the shell.
+	if out, _, _ := run(t, "__complete", "-f", ""); !strings.HasSuffix(strings.TrimSpace(out), ":0") {
+		t.Errorf("-f completion directive = %q, want :0 (files)", out)
+	}
+}
+
+func TestHelpShowsSections(t *testing.T) {
+	out, _, code := run(t, "--help")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"Usage:  mybuild [OPTIONS] PATH | URL | -\n", "\nOptions:\n", "  -t, --tag list ", "mybuild options (not in docker build):", "--list-context", "Global options", "  -H, --host list"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("help lacks %q", want)
+		}
+	}
+}
