@@ -145,7 +145,7 @@ func (d *Daemon) ping(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Daemon) build(w http.ResponseWriter, r *http.Request, version string) {
-	req := recordBuild(r)
+	req := recordBuild(r, d.cfg.contentLimit)
 	d.mu.Lock()
 	d.builds = append(d.builds, req)
 	d.mu.Unlock()

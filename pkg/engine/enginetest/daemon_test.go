@@ -363,6 +363,20 @@ func TestNormalizeTag(t *testing.T) {
 	}
 }
 
+func TestEntryContent(t *testing.T) {
+	t.Parallel()
+	d := New(WithEntryContent(4))
+	do(t, d, http.MethodPost, "/v1.41/build", writeTar(t, sampleFiles))
+	var got []string
+	for _, e := range d.Requests()[0].Entries {
+		got = append(got, string(e.Content))
+	}
+	want := []string{"FROM", "", "x", "", "", "", "non-"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("contents (-want +got):\n%s", diff)
+	}
+}
+
 func TestOptionErrors(t *testing.T) {
 	t.Parallel()
 	d := New(WithStreamFile(filepath.Join(t.TempDir(), "missing.jsonl")))

@@ -24,6 +24,7 @@ type config struct {
 	build           *response // nil: the default stream
 	lineDelay       time.Duration
 	checkAPIVersion bool
+	contentLimit    int64 // bytes of each entry's content kept in Entry.Content
 	err             error // the first error of an option, reported by Err
 }
 
@@ -159,4 +160,11 @@ func WithLineDelay(d time.Duration) Option {
 // too new" otherwise).
 func WithoutVersionCheck() Option {
 	return func(c *config) { c.checkAPIVersion = false }
+}
+
+// WithEntryContent makes the daemon keep up to limit bytes of each tar
+// entry's content in Entry.Content (nothing is kept by default; the SHA256
+// is always recorded).
+func WithEntryContent(limit int64) Option {
+	return func(c *config) { c.contentLimit = limit }
 }

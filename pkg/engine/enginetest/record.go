@@ -79,6 +79,8 @@ type Entry struct {
 	// SHA256 is the hex SHA-256 of the content bytes read (of the bytes
 	// present, for a truncated last entry).
 	SHA256 string
+	// Content is the start of the content, with WithEntryContent.
+	Content []byte
 }
 
 // Compression magic numbers, as go-archive's DetectCompression knows them.
@@ -108,7 +110,7 @@ func detectCompression(b []byte) string {
 // recordBuild reads r's body to the end and returns what it holds. The
 // request is recorded even if the body ends with an error (a client that
 // gave up mid-upload): the entries read so far are kept.
-func recordBuild(r *http.Request) Request {
+func recordBuild(r *http.Request, contentLimit int64) Request {
 	req := Request{
 		Method:           r.Method,
 		Path:             r.URL.Path,
@@ -141,7 +143,7 @@ func recordBuild(r *http.Request) Request {
 		req.TarError = fmt.Sprintf("enginetest: %s body not decoded", req.Compression)
 		return req
 	}
-	req.Entries, req.TarError = readEntries(tr)
+	req.Entries, req.TarError = readEntries(tr, contentLimit)
 	if req.TarError == "" && bodyErr != nil {
 		req.TarError = "body: " + bodyErr.Error()
 	}
@@ -155,7 +157,7 @@ const errNoTrailer = "truncated tar: missing end-of-archive marker"
 
 // readEntries reads tar entries until the end of the archive or the first
 // error, whose text it returns ("" at a clean end).
-func readEntries(r io.Reader) ([]Entry, string) {
+func readEntries(r io.Reader, contentLimit int64) ([]Entry, string) {
 	cr := &countingReader{r: r}
 	var entries []Entry
 	var end int64 // offset just after the last entry's content
@@ -177,7 +179,13 @@ func readEntries(r io.Reader) ([]Entry, string) {
 			return entries, err.Error()
 		}
 		hash := sha256.New()
-		_, copyErr := io.Copy(hash, tr)
+		var content *prefixWriter
+		var w io.Writer = hash
+		if contentLimit > 0 {
+			content = &prefixWriter{limit: contentLimit}
+			w = io.MultiWriter(hash, content)
+		}
+		_, copyErr := io.Copy(w, tr)
 		end = cr.n
 		entries = append(entries, Entry{
 			Name:       h.Name,
@@ -195,6 +203,7 @@ func readEntries(r io.Reader) ([]Entry, string) {
 			PAXRecords: maps.Clone(h.PAXRecords),
 			Format:     h.Format.String(),
 			SHA256:     hex.EncodeToString(hash.Sum(nil)),
+			Content:    content.bytes(),
 		})
 		if copyErr != nil {
 			return entries, copyErr.Error()
@@ -213,4 +222,24 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// prefixWriter keeps the first limit bytes written to it.
+type prefixWriter struct {
+	limit int64
+	buf   []byte
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	if room := p.limit - int64(len(p.buf)); room > 0 {
+		p.buf = append(p.buf, b[:min(int64(len(b)), room)]...)
+	}
+	return len(b), nil
+}
+
+func (p *prefixWriter) bytes() []byte {
+	if p == nil || p.buf == nil {
+		return nil
+	}
+	return p.buf
 }
