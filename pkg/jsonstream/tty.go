@@ -1,0 +1,359 @@
+package jsonstream
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	units "github.com/docker/go-units"
+	"github.com/morikuni/aec"
+)
+
+// TTYOptions tune DisplayTTY. The caller decides once, at the edge, whether
+// the output is a terminal, how wide it is and whether colour is wanted.
+type TTYOptions struct {
+	Options
+	// Width is the terminal width in columns. Progress bars are drawn when
+	// it is above 110, as docker does; lines of the progress block are cut
+	// to Width-1 columns so they never wrap and break the cursor
+	// arithmetic. 0 means unknown: docker's 200 columns, nothing cut.
+	Width int
+	// Color allows SGR colour codes of the renderer's own (false for
+	// NO_COLOR). Escape codes inside the daemon's stream text are always
+	// written untouched, and cursor movement is used either way.
+	Color bool
+	// Now is the clock for the "time left" estimate; nil means time.Now.
+	Now func() time.Time
+}
+
+// defaultWidth is what docker assumes when the terminal size is unknown.
+const defaultWidth = 200
+
+// DisplayTTY renders the stream r onto the terminal w the way docker's
+// jsonmessage renders it in terminal mode: every id with progress gets a
+// line of its own that later updates rewrite in place (the cursor moves up
+// to it and back), so a pull shows each layer once with a live progress
+// bar and ends with each layer's final status. Stream text is written
+// verbatim, other status lines as "id: status". Aux payloads go to
+// o.OnAux; failures are returned exactly as Display returns them.
+func DisplayTTY(ctx context.Context, r io.Reader, w io.Writer, o TTYOptions) error {
+	t := newTTYRenderer(w, o)
+	dec := json.NewDecoder(bufio.NewReaderSize(r, 64<<10))
+	for {
+		if err := ctx.Err(); err != nil {
+			t.endLine()
+			return context.Cause(ctx)
+		}
+		var m Message
+		if err := dec.Decode(&m); err != nil {
+			t.endLine()
+			if err == io.EOF {
+				return t.err
+			}
+			return err
+		}
+		if m.Aux != nil {
+			if o.OnAux != nil {
+				o.OnAux(*m.Aux)
+			}
+			continue
+		}
+		if err := messageError(&m, o.Strict); err != nil {
+			t.endLine()
+			return err
+		}
+		t.message(&m)
+		if t.err != nil {
+			return t.err
+		}
+	}
+}
+
+// messageError is Display's failure rule: errorDetail ends the build (401
+// becomes docker's "authentication is required", code 0 becomes 1); a bare
+// "error" only counts in strict mode.
+func messageError(m *Message, strict bool) error {
+	if m.Error != nil {
+		if m.Error.Code == 401 {
+			return &StreamError{Code: 1, Message: "authentication is required"}
+		}
+		code := m.Error.Code
+		if code == 0 {
+			code = 1
+		}
+		return &StreamError{Code: code, Message: m.Error.Message}
+	}
+	if strict && m.ErrorMessage != "" {
+		return &StreamError{Code: 1, Message: m.ErrorMessage}
+	}
+	return nil
+}
+
+// ttyRenderer keeps the terminal state between messages. While a progress
+// block is open the cursor sits at column 0 of the line below it.
+type ttyRenderer struct {
+	w     io.Writer
+	o     TTYOptions
+	now   func() time.Time
+	width int // for the bar and time-left decisions
+	limit int // visible columns of a block line; 0 = no limit
+
+	block   map[string]int // id -> line index in the open block
+	midLine bool           // the last text left the cursor after something on its line
+	buf     bytes.Buffer
+	err     error // first write error
+}
+
+func newTTYRenderer(w io.Writer, o TTYOptions) *ttyRenderer {
+	t := &ttyRenderer{w: w, o: o, now: o.Now, width: o.Width, block: map[string]int{}}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	if t.width <= 0 {
+		t.width = defaultWidth
+	} else {
+		t.limit = max(o.Width-1, 1)
+	}
+	return t
+}
+
+func (t *ttyRenderer) flush() {
+	if t.buf.Len() == 0 || t.err != nil {
+		t.buf.Reset()
+		return
+	}
+	_, t.err = t.w.Write(t.buf.Bytes())
+	t.buf.Reset()
+}
+
+// endLine finishes a line left open by stream text, so that whatever comes
+// next (a progress block, an error message, the shell prompt) starts on a
+// line of its own and overwrites nothing.
+func (t *ttyRenderer) endLine() {
+	if t.midLine {
+		t.buf.WriteByte('\n')
+		t.midLine = false
+	}
+	t.flush()
+}
+
+func (t *ttyRenderer) message(m *Message) {
+	defer t.flush()
+	if m.Progress != nil && m.Stream == "" {
+		t.progressLine(m)
+		return
+	}
+	// Anything that is not progress closes the block, as in docker: later
+	// progress starts a new block below this output.
+	clear(t.block)
+	if m.Stream != "" {
+		t.buf.WriteString(m.Stream)
+		if ends, ok := endsWithNewline(m.Stream); ok {
+			t.midLine = !ends
+		}
+		return
+	}
+	if t.midLine {
+		t.buf.WriteByte('\n')
+		t.midLine = false
+	}
+	var b strings.Builder
+	writePrefix(&b, m)
+	b.WriteString(m.Status)
+	if m.ProgressMessage != "" {
+		b.WriteString(" " + m.ProgressMessage)
+	}
+	t.buf.WriteString(b.String())
+	t.buf.WriteByte('\n')
+}
+
+// progressLine draws or redraws the block line of m.ID (the empty id too:
+// docker's remote-context download reports progress without one).
+func (t *ttyRenderer) progressLine(m *Message) {
+	if t.midLine {
+		t.buf.WriteByte('\n')
+		t.midLine = false
+	}
+	line := t.renderProgressLine(m)
+	idx, ok := t.block[m.ID]
+	if !ok {
+		t.block[m.ID] = len(t.block)
+		t.buf.WriteString(eraseLine)
+		t.buf.WriteString(line)
+		t.buf.WriteByte('\n')
+		return
+	}
+	up := uint(len(t.block) - idx)
+	t.buf.WriteString(aec.Up(up).String())
+	t.buf.WriteString(eraseLine)
+	t.buf.WriteString(line)
+	t.buf.WriteByte('\r')
+	t.buf.WriteString(aec.Down(up).String())
+}
+
+var eraseLine = "\r" + aec.EraseLine(aec.EraseModes.All).String()
+
+// segment is a piece of a block line with an optional colour.
+type segment struct {
+	text  string
+	color aec.ANSI
+}
+
+func (t *ttyRenderer) renderProgressLine(m *Message) string {
+	var pre strings.Builder
+	writePrefix(&pre, m)
+	segs := []segment{{text: pre.String()}, {text: m.Status, color: statusColor(m.Status)}}
+	bar, rest := renderProgress(m.Progress, t.width, t.now)
+	if t.limit > 0 && visibleLen(segs)+1+len(bar)+len(rest) > t.limit {
+		// Too long: numbers rather than a cut bar, and no alignment padding.
+		bar = ""
+		if visibleLen(segs)+1+len(rest) > t.limit {
+			rest = strings.TrimLeft(rest, " ")
+		}
+	}
+	if bar != "" || rest != "" {
+		segs = append(segs, segment{text: " "})
+	}
+	if bar != "" {
+		segs = append(segs, segment{text: strings.TrimSuffix(bar, " "), color: aec.CyanF}, segment{text: " "})
+	}
+	segs = append(segs, segment{text: rest})
+	var b strings.Builder
+	budget := t.limit
+	for _, s := range segs {
+		text := s.text
+		if t.limit > 0 {
+			if budget <= 0 {
+				break
+			}
+			if r := []rune(text); len(r) > budget {
+				text = string(r[:budget])
+			}
+			budget -= utf8.RuneCountInString(text)
+		}
+		if text == "" {
+			continue
+		}
+		if t.o.Color && s.color != nil {
+			text = s.color.Apply(text)
+		}
+		b.WriteString(text)
+	}
+	return b.String()
+}
+
+func visibleLen(segs []segment) int {
+	n := 0
+	for _, s := range segs {
+		n += utf8.RuneCountInString(s.text)
+	}
+	return n
+}
+
+// statusColor marks the statuses that mean a layer is done.
+func statusColor(status string) aec.ANSI {
+	switch status {
+	case "Pull complete", "Already exists", "Download complete":
+		return aec.GreenF
+	}
+	return nil
+}
+
+// writePrefix writes docker's "[time ][id: ][(from X) ]" prefix.
+func writePrefix(b *strings.Builder, m *Message) {
+	if m.TimeNano != 0 {
+		fmt.Fprintf(b, "%s ", time.Unix(0, m.TimeNano).Format(rfc3339NanoFixed))
+	} else if m.Time != 0 {
+		fmt.Fprintf(b, "%s ", time.Unix(m.Time, 0).Format(rfc3339NanoFixed))
+	}
+	if m.ID != "" {
+		fmt.Fprintf(b, "%s: ", m.ID)
+	}
+	if m.From != "" {
+		fmt.Fprintf(b, "(from %s) ", m.From)
+	}
+}
+
+// renderProgress formats p as docker's JSONProgress.String does on a
+// terminal of the given width: the bar "[===>   ] " (only when width >
+// 110), the numbers "%8v/%v", and the time left " 12s" when the daemon gave
+// a start time (width > 50). It returns the bar and the rest separately so
+// the bar can be coloured. The time left is extrapolated in floating point
+// rather than docker's integer nanoseconds per byte, which rounds to 0 for
+// fast downloads.
+func renderProgress(p *Progress, width int, now func() time.Time) (bar, rest string) {
+	if p == nil || p.Empty() {
+		return "", ""
+	}
+	if p.Total <= 0 {
+		if p.Units == "" {
+			return "", HumanSize(p.Current)
+		}
+		return "", fmt.Sprintf("%d %s", p.Current, p.Units)
+	}
+	percentage := min(int(float64(p.Current)/float64(p.Total)*100)/2, 50)
+	if width > 110 {
+		bar = "[" + strings.Repeat("=", percentage) + ">" + strings.Repeat(" ", max(50-percentage, 0)) + "] "
+	}
+	switch {
+	case p.HideCounts:
+	case p.Units == "":
+		current := units.HumanSize(float64(p.Current))
+		if p.Current > p.Total {
+			rest = fmt.Sprintf("%8v", current)
+		} else {
+			rest = fmt.Sprintf("%8v/%v", current, units.HumanSize(float64(p.Total)))
+		}
+	default:
+		if p.Current > p.Total {
+			rest = fmt.Sprintf("%d %s", p.Current, p.Units)
+		} else {
+			rest = fmt.Sprintf("%d/%d %s", p.Current, p.Total, p.Units)
+		}
+	}
+	if width > 50 && p.Current > 0 && p.Start > 0 && percentage < 50 {
+		elapsed := now().Sub(time.Unix(p.Start, 0))
+		if elapsed > 0 {
+			left := time.Duration(float64(elapsed) * float64(p.Total-p.Current) / float64(p.Current))
+			rest += " " + left.Round(time.Second).String()
+		}
+	}
+	return bar, rest
+}
+
+// endsWithNewline reports whether s, ignoring escape sequences at its end
+// (the daemon closes RUN stderr with "\x1b[0m" after the newline), ends
+// with a newline. ok is false when s holds nothing but escape sequences,
+// which leave the cursor where it was.
+func endsWithNewline(s string) (ends, ok bool) {
+	s = trimTrailingCSI(s)
+	if s == "" {
+		return false, false
+	}
+	return s[len(s)-1] == '\n', true
+}
+
+// trimTrailingCSI removes complete CSI sequences (ESC [ params final) from
+// the end of s.
+func trimTrailingCSI(s string) string {
+	for {
+		n := len(s)
+		if n < 3 || s[n-1] < 0x40 || s[n-1] > 0x7e {
+			return s
+		}
+		i := n - 2
+		for i >= 0 && s[i] >= 0x20 && s[i] <= 0x3f {
+			i--
+		}
+		if i < 1 || s[i] != '[' || s[i-1] != 0x1b {
+			return s
+		}
+		s = s[:i-1]
+	}
+}

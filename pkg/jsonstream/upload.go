@@ -1,0 +1,163 @@
+package jsonstream
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/morikuni/aec"
+)
+
+const (
+	// uploadRedraw is the shortest time between two redraws.
+	uploadRedraw = 100 * time.Millisecond
+	// uploadWindow is how far back the live rate looks.
+	uploadWindow = time.Second
+)
+
+// UploadMeter shows the progress of the build context upload on a
+// terminal: one line, redrawn in place at most every 100 ms, such as
+//
+//	Sending build context to Docker daemon  12.8MB (34.2MB/s)
+//
+// where the rate covers the last second. When the upload ends the line is
+// drawn once more with docker's text followed, for uploads that took a
+// second or more, by the duration and the average rate:
+//
+//	Sending build context to Docker daemon  149.1MB in 4.4s (33.9MB/s)
+//
+// and ended with "\r\n". Pipes keep using ProgressReader, which prints
+// exactly what docker prints.
+type UploadMeter struct {
+	w      io.Writer
+	action string
+	now    func() time.Time
+
+	mu       sync.Mutex
+	n        int64
+	started  bool
+	start    time.Time
+	lastDraw time.Time
+	samples  []uploadSample // draws within the rate window, oldest first
+	done     bool
+}
+
+type uploadSample struct {
+	t time.Time
+	n int64
+}
+
+// NewUploadMeter returns a meter that writes its line to w, starting with
+// action (docker's is "Sending build context to Docker daemon"); now is
+// its clock.
+func NewUploadMeter(w io.Writer, action string, now func() time.Time) *UploadMeter {
+	if now == nil {
+		now = time.Now
+	}
+	return &UploadMeter{w: w, action: action, now: now}
+}
+
+// Wrap returns a reader that counts what is read from r into the meter.
+// The clock starts at the first Read. At EOF, or at any other error, the
+// final line is drawn.
+func (m *UploadMeter) Wrap(r io.Reader) io.Reader {
+	return &uploadReader{r: r, m: m}
+}
+
+type uploadReader struct {
+	r io.Reader
+	m *UploadMeter
+}
+
+func (u *uploadReader) Read(p []byte) (int, error) {
+	u.m.begin()
+	n, err := u.r.Read(p)
+	u.m.add(int64(n))
+	if err != nil {
+		u.m.Finish()
+	}
+	return n, err
+}
+
+// Count returns the bytes read so far.
+func (m *UploadMeter) Count() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.n
+}
+
+// Finish draws the final line and ends it, unless that was done already;
+// call it (deferred) when the upload may stop before its reader's EOF, so
+// that what is printed next starts on a line of its own.
+func (m *UploadMeter) Finish() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.done {
+		return
+	}
+	m.done = true
+	line := m.action + " " + HumanSize(m.n)
+	if m.started {
+		if elapsed := m.now().Sub(m.start); elapsed >= uploadWindow {
+			line += fmt.Sprintf(" in %s (%s)", elapsed.Round(100*time.Millisecond), rate(m.n, elapsed))
+		}
+	}
+	m.draw(line + "\r\n")
+}
+
+func (m *UploadMeter) begin() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.started {
+		m.started = true
+		m.start = m.now()
+		m.lastDraw = m.start
+		m.samples = []uploadSample{{t: m.start}}
+	}
+}
+
+func (m *UploadMeter) add(n int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.n += n
+	if m.done {
+		return
+	}
+	now := m.now()
+	if now.Sub(m.lastDraw) < uploadRedraw {
+		return
+	}
+	m.lastDraw = now
+	// Keep the newest sample that is at least a window old, and the ones
+	// after it: the rate is measured from there.
+	for len(m.samples) > 1 && now.Sub(m.samples[1].t) >= uploadWindow {
+		m.samples = m.samples[1:]
+	}
+	from := m.samples[0]
+	m.samples = append(m.samples, uploadSample{t: now, n: m.n})
+	m.draw(m.action + " " + HumanSize(m.n) + " (" + rate(m.n-from.n, now.Sub(from.t)) + ")")
+}
+
+// draw replaces the current line with line.
+func (m *UploadMeter) draw(line string) {
+	_, _ = io.WriteString(m.w, "\r"+aec.EraseLine(aec.EraseModes.All).String()+line)
+}
+
+var rateUnits = []string{"B/s", "kB/s", "MB/s", "GB/s", "TB/s"}
+
+// rate formats n bytes over d as "34.2MB/s": decimal units like
+// HumanSize, three significant digits.
+func rate(n int64, d time.Duration) string {
+	if d <= 0 {
+		return "0B/s"
+	}
+	v := float64(n) / d.Seconds()
+	i := 0
+	for v >= 999.5 && i < len(rateUnits)-1 {
+		v /= 1000
+		i++
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64) + rateUnits[i]
+}

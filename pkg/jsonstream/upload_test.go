@@ -1,0 +1,244 @@
+package jsonstream
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mybuild/mybuild/internal/golden"
+)
+
+const sending = "Sending build context to Docker daemon"
+
+// fakeClock only moves when a test (or a fake reader) moves it.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// pacedReader returns one chunk of the given sizes per Read, each taking
+// its step on the fake clock, then EOF (or err).
+type pacedReader struct {
+	clock  *fakeClock
+	chunks []chunk
+	err    error
+}
+
+type chunk struct {
+	n    int
+	step time.Duration
+}
+
+func (r *pacedReader) Read(p []byte) (int, error) {
+	if len(r.chunks) == 0 {
+		if r.err != nil {
+			return 0, r.err
+		}
+		return 0, io.EOF
+	}
+	c := r.chunks[0]
+	if c.n > len(p) {
+		panic("pacedReader: buffer smaller than a chunk")
+	}
+	r.clock.Advance(c.step)
+	r.chunks = r.chunks[1:]
+	n := c.n
+	clear(p[:n])
+	return n, nil
+}
+
+func repeat(times, n int, step time.Duration) []chunk {
+	out := make([]chunk, times)
+	for i := range out {
+		out[i] = chunk{n, step}
+	}
+	return out
+}
+
+// upload runs chunks through a meter and returns what it wrote.
+func upload(t *testing.T, chunks []chunk, readErr error) (string, *UploadMeter) {
+	t.Helper()
+	clock := &fakeClock{t: frozen}
+	var out bytes.Buffer
+	m := NewUploadMeter(&out, sending, clock.Now)
+	r := m.Wrap(&pacedReader{clock: clock, chunks: chunks, err: readErr})
+	buf := make([]byte, 8<<20)
+	var n int64
+	for {
+		k, err := r.Read(buf)
+		n += int64(k)
+		if err == io.EOF && readErr == nil || err != nil && errors.Is(err, readErr) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+	}
+	if n != m.Count() {
+		t.Errorf("Count() = %d, copied %d", m.Count(), n)
+	}
+	return out.String(), m
+}
+
+// draws splits the meter's output into the lines it drew.
+func draws(out string) []string {
+	return strings.Split(strings.TrimPrefix(out, "\r\x1b[2K"), "\r\x1b[2K")
+}
+
+func TestUploadMeterSmallContext(t *testing.T) {
+	t.Parallel()
+	out, _ := upload(t, []chunk{{3072, time.Millisecond}}, nil)
+	if want := "\r\x1b[2K" + sending + "  3.072kB\r\n"; out != want {
+		t.Errorf("got %q, want %q", out, want)
+	}
+}
+
+func TestUploadMeterSteady(t *testing.T) {
+	t.Parallel()
+	// 60 MB at 1 MB per 50 ms: a redraw every 100 ms, 20MB/s throughout.
+	out, _ := upload(t, repeat(60, 1_000_000, 50*time.Millisecond), nil)
+	got := draws(out)
+	if len(got) != 31 {
+		t.Fatalf("%d draws, want 30 redraws and the final line:\n%q", len(got), got)
+	}
+	for i, line := range got[:30] {
+		want := sending + " " + HumanSize(int64(i+1)*2_000_000) + " (20MB/s)"
+		if line != want {
+			t.Errorf("draw %d = %q, want %q", i, line, want)
+		}
+	}
+	if want := sending + "     60MB in 3s (20MB/s)\r\n"; got[30] != want {
+		t.Errorf("final = %q, want %q", got[30], want)
+	}
+	s := newScreen(t, 80)
+	s.Write([]byte(out))
+	if diff := cmp.Diff([]string{sending + "     60MB in 3s (20MB/s)"}, s.Lines()); diff != "" {
+		t.Errorf("screen (-want +got):\n%s", diff)
+	}
+}
+
+// TestUploadMeterRateWindow: the live rate follows the last second, the
+// final line gives the average.
+func TestUploadMeterRateWindow(t *testing.T) {
+	t.Parallel()
+	chunks := append(repeat(20, 100_000, 100*time.Millisecond), repeat(10, 1_000_000, 100*time.Millisecond)...)
+	out, _ := upload(t, chunks, nil)
+	got := draws(out)
+	for _, tc := range []struct {
+		i    int
+		want string
+	}{
+		{0, sending + "    100kB (1MB/s)"},            // 0.1 s
+		{19, sending + "      2MB (1MB/s)"},           // 2.0 s
+		{24, sending + "      7MB (5.5MB/s)"},         // 2.5 s: half a second of each speed
+		{29, sending + "     12MB (10MB/s)"},          // 3.0 s
+		{30, sending + "     12MB in 3s (4MB/s)\r\n"}, // average
+	} {
+		if got[tc.i] != tc.want {
+			t.Errorf("draw %d = %q, want %q", tc.i, got[tc.i], tc.want)
+		}
+	}
+	golden.Assert(t, []byte(out), ".golden")
+}
+
+func TestUploadMeterSlowStart(t *testing.T) {
+	t.Parallel()
+	// Nothing read for 400 ms, then a burst: the first redraw comes with
+	// the first bytes, the rate is over the whole upload so far.
+	out, _ := upload(t, []chunk{{500_000, 400 * time.Millisecond}, {500_000, 50 * time.Millisecond}, {4_400_000, time.Second}}, nil)
+	want := []string{
+		sending + "    500kB (1.25MB/s)", // 0.4 s
+		sending + "    5.4MB (4.67MB/s)", // 1.45 s, from 0.4 s on
+		sending + "    5.4MB in 1.5s (3.72MB/s)\r\n",
+	}
+	if diff := cmp.Diff(want, draws(out)); diff != "" {
+		t.Errorf("draws (-want +got):\n%s", diff)
+	}
+}
+
+func TestUploadMeterError(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("connection reset")
+	out, m := upload(t, []chunk{{2048, time.Millisecond}}, boom)
+	if want := "\r\x1b[2K" + sending + "  2.048kB\r\n"; out != want {
+		t.Errorf("got %q, want %q", out, want)
+	}
+	var buf bytes.Buffer
+	m.w = &buf
+	m.Finish()
+	if buf.Len() != 0 {
+		t.Errorf("second Finish wrote %q", buf.String())
+	}
+}
+
+func TestUploadMeterFinishBeforeRead(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	m := NewUploadMeter(&out, sending, (&fakeClock{t: frozen}).Now)
+	m.Finish()
+	m.Finish()
+	if want := "\r\x1b[2K" + sending + "       0B\r\n"; out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
+	}
+}
+
+func TestUploadMeterConcurrentCount(t *testing.T) {
+	t.Parallel()
+	m := NewUploadMeter(io.Discard, sending, nil)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = io.Copy(io.Discard, m.Wrap(bytes.NewReader(make([]byte, 1<<20))))
+	}()
+	for polling := true; polling; {
+		select {
+		case <-done:
+			polling = false
+		default:
+			_ = m.Count() // races with Read unless guarded
+		}
+	}
+	if got := m.Count(); got != 1<<20 {
+		t.Errorf("Count() = %d", got)
+	}
+}
+
+func TestRate(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		n    int64
+		d    time.Duration
+		want string
+	}{
+		{0, time.Second, "0B/s"},
+		{100, 0, "0B/s"},
+		{512, time.Second, "512B/s"},
+		{34_200_000, time.Second, "34.2MB/s"},
+		{34_249_999, time.Second, "34.2MB/s"},
+		{999_700, time.Second, "1MB/s"},
+		{149_100_000, 4400 * time.Millisecond, "33.9MB/s"},
+		{3_000_000_000, time.Second, "3GB/s"},
+	} {
+		if got := rate(tc.n, tc.d); got != tc.want {
+			t.Errorf("rate(%d, %v) = %q, want %q", tc.n, tc.d, got, tc.want)
+		}
+	}
+}
