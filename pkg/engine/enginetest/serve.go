@@ -28,6 +28,14 @@ func (d *Daemon) start(network, addr string) (net.Addr, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	return ln.Addr(), d.Serve(ln), nil
+}
+
+// Serve serves the daemon on ln until stop is called. stop closes ln,
+// waits up to 5 s for running requests to end (then closes their
+// connections) and returns when the server has stopped; a unix listener
+// removes its socket file on close.
+func (d *Daemon) Serve(ln net.Listener) (stop func()) {
 	srv := &http.Server{Handler: d, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})
 	go func() {
@@ -36,18 +44,14 @@ func (d *Daemon) start(network, addr string) (net.Addr, func(), error) {
 		// means a broken listener, which clients see as a failed dial.
 		_ = srv.Serve(ln)
 	}()
-	stop := func() {
+	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if srv.Shutdown(ctx) != nil {
 			_ = srv.Close()
 		}
 		<-done
-		if network == "unix" {
-			_ = os.Remove(addr)
-		}
 	}
-	return ln.Addr(), stop, nil
 }
 
 // ListenUnix serves the daemon on a unix socket in a new temporary
