@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The project's test command: prepares the test daemon, vets, then runs every test, including
+# the end-to-end tests against the real daemon (MYBUILD_E2E=1: they fail instead of skipping
+# when no daemon answers).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$HOME/go/bin:$PATH"
+
+start=$SECONDS
+echo "== test daemon"
+bash scripts/test-daemon.sh
+
+echo "== go vet ./..."
+go vet ./...
+
+echo "== go test ./... (MYBUILD_E2E=1)"
+export MYBUILD_E2E=1
+# -p 2: two packages at a time on CI's 2 cores. The e2e package is a single test binary whose
+# tests run one after another (they share one daemon); its own budget is well under 10 min.
+go test -count=1 -p 2 -timeout 15m "$@" ./...
+
+echo "== all tests passed in $((SECONDS - start))s"
