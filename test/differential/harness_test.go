@@ -156,6 +156,7 @@ type env struct {
 	network string // the daemon's: "unix" or "tcp"
 	addr    string // socket path or host:port
 	config  string // DOCKER_CONFIG
+	url     string // a web server with remote contexts (see remoteContexts)
 }
 
 // host is the daemon as -H and DOCKER_HOST take it.
@@ -183,6 +184,7 @@ func (e env) expand(s string) string {
 		"@ROOT@", e.root,
 		"@WORK@", filepath.Join(e.root, "w"),
 		"@HOST@", e.host(),
+		"@URL@", e.url,
 	).Replace(s)
 }
 
@@ -219,6 +221,9 @@ func runClient(t *testing.T, tc testCase, e env, c client) result {
 	var args []string
 	if !tc.hostEnv {
 		args = append(args, "-H", e.host())
+	}
+	for _, a := range tc.global {
+		args = append(args, e.expand(a))
 	}
 	args = append(args, c.build...)
 	for _, a := range tc.args {
@@ -296,7 +301,7 @@ const banner = "DEPRECATED: The legacy builder is deprecated and will be removed
 	"            environment-variable.\n\n"
 
 // runCase builds tc's tree once, runs both clients on it and compares.
-func runCase(t *testing.T, tc testCase) {
+func runCase(t *testing.T, tc testCase, url string) {
 	t.Helper()
 	requireClients(t)
 	if tc.skip != "" {
@@ -309,7 +314,7 @@ func runCase(t *testing.T, tc testCase) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(root) })
-	e := env{root: root, network: "unix", addr: filepath.Join(root, "d.sock"), config: filepath.Join(root, "home", ".docker")}
+	e := env{root: root, network: "unix", addr: filepath.Join(root, "d.sock"), config: filepath.Join(root, "home", ".docker"), url: url}
 	if tc.tcp {
 		// Both daemons listen on the same port in turn, so that both
 		// clients see the same host string.
@@ -354,7 +359,7 @@ func runCase(t *testing.T, tc testCase) {
 	docker, mybuild := got[0], got[1]
 
 	// The banner comes first, after config warnings.
-	if !strings.Contains(docker.Stderr, banner) {
+	if !tc.noBanner && !strings.Contains(docker.Stderr, banner) {
 		t.Errorf("harness: docker's stderr has no DEPRECATED banner:\n%s", docker.Stderr)
 	}
 	docker.Stderr = strings.Replace(docker.Stderr, banner, "", 1)
@@ -482,7 +487,7 @@ var splicedDockerfile = normalizer{"spliced Dockerfile", func(t *testing.T, r *r
 	}
 }}
 
-var tarNoise = regexp.MustCompile(`(?m)^time="[^"]*" level=error msg="Can't add file [^\n]*\n`)
+var tarNoise = regexp.MustCompile(`(?m)^time="[^"]*" level=error msg="Can't (add file|close tar writer)[^\n]*\n`)
 
 // dockerTarNoise drops docker's logrus lines about files it could not add
 // to the tar (for a daemon that cannot be reached they come from the
