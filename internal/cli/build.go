@@ -64,10 +64,11 @@ func runBuild(ctx context.Context, o *BuildOptions) error {
 		return err
 	}
 	defer src.Close()
-	body := &jsonstream.ProgressReader{R: src, W: out.progress, Action: sendingAction, Terminal: o.IO.IsStdoutTTY()}
+	body := out.uploadBody(src)
 	bo := buildOptions(o, cfg, client.Host(), src.dockerfile)
 	warnPlainCredentials(ctx, o.IO.ErrOut, client.Host(), client.TLS(), len(bo.AuthConfigs), o.Getenv)
 	resp, err := client.Build(ctx, body, bo)
+	out.uploadDone()
 	if err != nil {
 		return sendError(ctx, err, src, out)
 	}
@@ -147,15 +148,20 @@ func checkInvocation(o *BuildOptions) error {
 }
 
 // outputs are where progress and the daemon's stream go: stdout, or
-// buffers with -q (replayed on stderr if the build fails).
+// buffers with -q (replayed on stderr if the build fails). tty selects
+// mybuild's live terminal view; otherwise output is docker's, byte for byte.
 type outputs struct {
 	stdout   io.Writer
 	stderr   io.Writer
 	quiet    bool
+	tty      bool
+	width    int
+	color    bool
 	progress io.Writer
 	build    io.Writer
 	progBuf  *lockedBuffer
 	buildBuf *lockedBuffer
+	meter    *jsonstream.UploadMeter
 }
 
 func newOutputs(o *BuildOptions) *outputs {
@@ -163,8 +169,38 @@ func newOutputs(o *BuildOptions) *outputs {
 	if o.Quiet {
 		out.progBuf, out.buildBuf = &lockedBuffer{}, &lockedBuffer{}
 		out.progress, out.build = out.progBuf, out.buildBuf
+		return out
+	}
+	if o.Progress == "tty" || (o.Progress == "auto" && o.IO.IsStdoutTTY()) {
+		out.tty, out.width = true, o.IO.TerminalWidth()
+		out.color = o.Getenv("NO_COLOR") == "" && o.Getenv("TERM") != "dumb"
 	}
 	return out
+}
+
+// uploadBody counts the context on its way out: a live meter on a
+// terminal, docker's "Sending build context" line elsewhere.
+func (out *outputs) uploadBody(src io.Reader) io.Reader {
+	if out.tty {
+		out.meter = jsonstream.NewUploadMeter(out.progress, sendingAction, time.Now)
+		return out.meter.Wrap(src)
+	}
+	return &jsonstream.ProgressReader{R: src, W: out.progress, Action: sendingAction}
+}
+
+// uploadDone ends the live meter's line once the request is answered.
+func (out *outputs) uploadDone() {
+	if out.meter != nil {
+		out.meter.Finish()
+	}
+}
+
+// display renders the daemon's stream the chosen way.
+func (out *outputs) display(ctx context.Context, body io.Reader, o jsonstream.Options) error {
+	if out.tty {
+		return jsonstream.DisplayTTY(ctx, body, out.build, jsonstream.TTYOptions{Options: o, Width: out.width, Color: out.color})
+	}
+	return jsonstream.Display(ctx, body, out.build, o)
 }
 
 // lockedBuffer is written by the upload goroutine and read by ours.
@@ -382,7 +418,7 @@ func showStream(ctx context.Context, body io.Reader, out *outputs) (string, erro
 		}
 		imageID = r.ID
 	}
-	err := jsonstream.Display(ctx, body, out.build, jsonstream.Options{OnAux: onAux, Strict: true})
+	err := out.display(ctx, body, jsonstream.Options{OnAux: onAux, Strict: true})
 	if err == nil {
 		return imageID, nil
 	}

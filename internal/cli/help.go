@@ -3,12 +3,9 @@ package cli
 import (
 	"fmt"
 	"io"
-	"os"
 
-	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/sys/unix"
 )
 
 const helpEnvironment = `Environment:
@@ -20,9 +17,13 @@ const helpEnvironment = `Environment:
 
 // setHelp renders help the way docker build's reads: the usage line, the
 // build options, then mybuild's additions and docker's global options.
-func setHelp(cmd *cobra.Command) {
+func setHelp(cmd *cobra.Command, terminalWidth int) {
+	width := terminalWidth
+	if width <= 0 {
+		width = 80 // docker's width off a terminal
+	}
 	cmd.SetHelpFunc(func(c *cobra.Command, _ []string) {
-		writeHelp(c.OutOrStdout(), c, helpWidth())
+		writeHelp(c.OutOrStdout(), c, width)
 	})
 }
 
@@ -52,14 +53,4 @@ func writeHelp(w io.Writer, c *cobra.Command, width int) {
 	section("Global options (docker's; accepted anywhere on the line)", "global", true)
 	fmt.Fprint(w, helpEnvironment)
 	fmt.Fprintf(w, "\nRun '%s --version' for the version.\n", commandName)
-}
-
-// helpWidth is the terminal's width, 80 elsewhere (docker's rule).
-func helpWidth() int {
-	if isatty.IsTerminal(os.Stdout.Fd()) {
-		if ws, err := unix.IoctlGetWinsize(int(os.Stdout.Fd()), unix.TIOCGWINSZ); err == nil && ws.Col > 0 {
-			return int(ws.Col)
-		}
-	}
-	return 80
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -82,6 +83,7 @@ type BuildOptions struct {
 	ImageIDFile    string
 	Platform       string
 	Untrusted      bool
+	Progress       string
 	Inspect        inspectOptions
 	completion     string
 	changedNetwork bool
@@ -119,6 +121,9 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 				return writeCompletion(cmd, o.completion, o.IO.Out)
 			}
 			o.Context = args[0]
+			if err := checkProgress(o); err != nil {
+				return err
+			}
 			fl := cmd.Flags()
 			o.changedNetwork = fl.Changed("network")
 			o.changedPlat = fl.Changed("platform")
@@ -139,7 +144,7 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 	}
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError(err) })
 	cmd.SetVersionTemplate("mybuild version {{.Version}}\n")
-	setHelp(cmd)
+	setHelp(cmd, f.IO.TerminalWidth())
 	cmd.Flags().SortFlags = false
 
 	addGlobalFlags(cmd.Flags(), &o.Global, f.Getenv)
@@ -194,6 +199,8 @@ func addBuildFlags(fl *pflag.FlagSet, o *BuildOptions, getenv func(string) strin
 	fl.StringVar(&o.NetworkMode, "network", "default", "Set the networking mode for the RUN instructions during build")
 	fl.BoolVar(&o.NoCache, "no-cache", false, "Do not use cache when building the image")
 	fl.StringVar(&o.Platform, "platform", getenv("DOCKER_DEFAULT_PLATFORM"), "Set platform if server is multi-platform capable")
+	fl.StringVar(&o.Progress, "progress", "auto", `Output: "auto" (tty on a terminal, plain otherwise), "tty" (live view), "plain" (docker's output), "quiet" (like -q)`)
+	_ = fl.SetAnnotation("progress", "mybuild", []string{"true"})
 	fl.BoolVar(&o.Pull, "pull", false, "Always attempt to pull a newer version of the image")
 	fl.BoolVarP(&o.Quiet, "quiet", "q", false, "Suppress the build output and print image ID on success")
 	fl.BoolVar(&o.Rm, "rm", true, "Remove intermediate containers after a successful build")
@@ -212,6 +219,18 @@ func addInspectFlags(fl *pflag.FlagSet, in *inspectOptions) {
 	for _, n := range []string{"list-context", "explain-path"} {
 		_ = fl.SetAnnotation(n, "mybuild", []string{"true"})
 	}
+}
+
+// checkProgress validates --progress; "quiet" is -q.
+func checkProgress(o *BuildOptions) error {
+	switch o.Progress {
+	case "auto", "tty", "plain":
+	case "quiet":
+		o.Quiet = true
+	default:
+		return flagError(fmt.Errorf("invalid argument %q for \"--progress\" flag: want auto, tty, plain or quiet", o.Progress))
+	}
+	return nil
 }
 
 // trustEnabled mirrors docker: DOCKER_CONTENT_TRUST set to a true or

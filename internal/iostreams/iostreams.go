@@ -17,6 +17,7 @@ type IOStreams struct {
 	ErrOut io.Writer
 
 	stdoutTTY bool
+	width     int
 }
 
 // System returns the process's streams.
@@ -26,6 +27,7 @@ func System() *IOStreams {
 		Out:       os.Stdout,
 		ErrOut:    os.Stderr,
 		stdoutTTY: isatty.IsTerminal(os.Stdout.Fd()) || isatty.IsCygwinTerminal(os.Stdout.Fd()),
+		width:     terminalWidth(os.Stdout),
 	}
 }
 
@@ -37,6 +39,9 @@ func Test() (*IOStreams, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
 
 // IsStdoutTTY reports whether stdout is a terminal.
 func (s *IOStreams) IsStdoutTTY() bool { return s.stdoutTTY }
+
+// TerminalWidth is stdout's width in columns, 0 when unknown.
+func (s *IOStreams) TerminalWidth() int { return s.width }
 
 // SetStdoutTTY overrides the terminal detection.
 func (s *IOStreams) SetStdoutTTY(v bool) { s.stdoutTTY = v }
