@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +43,9 @@ const initialPingTimeout = 2 * time.Second
 
 func runBuild(ctx context.Context, o *BuildOptions) error {
 	if err := checkLogLevel(o.Global.LogLevel); err != nil {
+		return err
+	}
+	if err := checkBuildkitEnv(o.Getenv("DOCKER_BUILDKIT")); err != nil {
 		return err
 	}
 	cfg := auth.Load(o.Global.ConfigDir, o.IO.ErrOut)
@@ -95,10 +99,14 @@ func checkDaemonSupport(ctx context.Context, c Engine, o *BuildOptions) error {
 	pctx, cancel := context.WithTimeout(ctx, initialPingTimeout)
 	defer cancel()
 	ping, err := c.Ping(pctx)
-	experimental := true
+	experimental := true // docker's assumption when the ping fails
 	if err == nil {
-		c.Negotiate(ping)
 		experimental = ping.Experimental
+	}
+	if err == nil || ping.APIVersion != "" {
+		// A daemon that fails its ping but names its version (a 500) is
+		// negotiated with all the same, as docker does.
+		c.Negotiate(ping)
 	}
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
@@ -126,6 +134,18 @@ func checkDaemonSupport(ctx context.Context, c Engine, o *BuildOptions) error {
 func versionBelow(v, min string) bool {
 	c, _ := engine.New(engine.Config{APIVersion: v})
 	return c.VersionError(min, "") != nil
+}
+
+// checkBuildkitEnv rejects a DOCKER_BUILDKIT that is not a boolean, as
+// docker does. Any boolean is accepted: mybuild drives the classic builder.
+func checkBuildkitEnv(v string) error {
+	if v == "" {
+		return nil
+	}
+	if _, err := strconv.ParseBool(v); err != nil {
+		return fmt.Errorf("DOCKER_BUILDKIT environment variable expects boolean value: %w", err)
+	}
+	return nil
 }
 
 // checkLogLevel accepts the levels docker's logger knows.

@@ -114,6 +114,8 @@ func New(cfg Config) (*Client, error) {
 		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return dialer.DialContext(ctx, "unix", addr)
 		}
+		// docker's socket transport asks for no compressed responses.
+		tr.DisableCompression = true
 	case "npipe", "ssh", "fd":
 		if cfg.Dialer == nil {
 			return nil, fmt.Errorf("protocol %q is not supported on this platform", proto)

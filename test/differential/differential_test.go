@@ -237,7 +237,7 @@ func cases() []testCase {
 		{name: "bad memory", tree: basic, args: []string{"-m", "xx"}, normalize: []normalizer{usageName}},
 		{name: "bad ulimit", tree: basic, args: []string{"--ulimit", "nofile"}, normalize: []normalizer{usageName}},
 		{name: "bad bool", tree: basic, args: []string{"--no-cache=maybe"}, normalize: []normalizer{usageName}},
-		{name: "unknown flag --progress", tree: basic, args: []string{"--progress", "plain"}, normalize: []normalizer{usageName},
+		{name: "unknown flag --secret (BuildKit only)", tree: basic, args: []string{"--secret", "id=x"}, normalize: []normalizer{usageName},
 			check: []func(*testing.T, result){wantExit(125)}},
 		{name: "unknown shorthand", tree: basic, args: []string{"-o", "x"}, normalize: []normalizer{usageName}},
 		{name: "no argument", tree: basic, noPath: true, normalize: []normalizer{usageName}, check: []func(*testing.T, result){wantExit(1)}},

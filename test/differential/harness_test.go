@@ -382,7 +382,13 @@ func compare(t *testing.T, docker, mybuild result) {
 	t.Helper()
 	opts := cmp.Options{cmpopts.EquateEmpty()}
 	// A /build call's headers are compared with its request.
+	noBuild := len(docker.Builds) == 0 && len(mybuild.Builds) == 0
 	calls := func(cs []enginetest.Call) []enginetest.Call {
+		// docker pings before it parses build flags; mybuild does not
+		// contact the daemon for an invocation it rejects (README).
+		if noBuild && onlyPings(docker.Calls) && onlyPings(mybuild.Calls) {
+			return nil
+		}
 		out := make([]enginetest.Call, len(cs))
 		for i, c := range cs {
 			if c.Method == "POST" {
@@ -408,6 +414,15 @@ func compare(t *testing.T, docker, mybuild result) {
 			t.Errorf("%s differ (-docker +mybuild):\n%s", p.name, diff)
 		}
 	}
+}
+
+func onlyPings(cs []enginetest.Call) bool {
+	for _, c := range cs {
+		if c.Path != "/_ping" {
+			return false
+		}
+	}
+	return true
 }
 
 // normalizer rewrites a result where a difference is by design; each case
