@@ -1,0 +1,7 @@
+//go:build !unix
+
+package dockercontext
+
+import "syscall"
+
+func setSysProcAttr(*syscall.SysProcAttr) {}
