@@ -55,10 +55,19 @@ if [ "${#missing[@]}" -gt 0 ]; then
   step "installing ${missing[*]} (apt-get)"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >/tmp/mybuild-apt.log 2>&1 || { tail -n 30 /tmp/mybuild-apt.log >&2; die "apt-get update"; }
-  # policy-rc.d-less containers may try to start the service at install time; that failing is
-  # harmless here, since dockerd is started below.
-  apt-get install -y -q --no-install-recommends "${missing[@]}" >>/tmp/mybuild-apt.log 2>&1 ||
-    { tail -n 30 /tmp/mybuild-apt.log >&2; die "apt-get install ${missing[*]}"; }
+  # Keep the package's init script from starting a dockerd of its own (with a bridge and
+  # iptables, which fail here) during the install: dockerd is started below, our way.
+  own_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && own_policy=1
+  fi
+  rc=0
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >>/tmp/mybuild-apt.log 2>&1 || rc=$?
+  [ -n "$own_policy" ] && rm -f /usr/sbin/policy-rc.d
+  if [ "$rc" != 0 ]; then
+    tail -n 30 /tmp/mybuild-apt.log >&2
+    die "apt-get install ${missing[*]}"
+  fi
   step "installed ${missing[*]}"
 else
   step "packages present: docker.io busybox-static git curl"
@@ -99,12 +108,25 @@ if ping; then
   step "daemon already answers on unix://$SOCK"
 else
   pid=""
-  # A dockerd of ours may still be starting (e.g. two runs in a row): give it the same 60 s
-  # rather than starting a second one on the same socket.
-  if [ "$SOCK" = /var/run/docker.sock ] && pgrep -x dockerd >/dev/null 2>&1; then
-    step "a dockerd process exists but does not answer yet: waiting up to ${WAIT_SECONDS}s"
-    wait_for_ping || die "dockerd (pid $(pgrep -x dockerd | tr '\n' ' ')) runs but does not answer /_ping on $SOCK; log tail:
+  # A dockerd that owns the pidfile may still be starting (e.g. two runs in a row): give it
+  # the same 60 s rather than starting a second one, which would refuse to run anyway.
+  pidfile="${MYBUILD_TEST_PIDFILE:-/var/run/docker.pid}"
+  running=$(cat "$pidfile" 2>/dev/null || true)
+  if [ -n "$running" ] && [ "$(cat "/proc/$running/comm" 2>/dev/null || true)" = dockerd ]; then
+    step "dockerd (pid $running, $pidfile) runs but does not answer yet: waiting up to ${WAIT_SECONDS}s"
+    if wait_for_ping "$running"; then
+      step "dockerd (pid $running) answers on unix://$SOCK after $(elapsed)"
+    elif kill -0 "$running" 2>/dev/null; then
+      die "dockerd (pid $running) does not answer /_ping on $SOCK; log tail:
 $(tail -n 40 "$LOG" 2>/dev/null)"
+    else
+      step "dockerd (pid $running) exited (it was shutting down): starting a new one"
+      # dockerd removes its pidfile last; give it a moment
+      for _ in 1 2 3 4 5 6 7 8 9 10; do [ -e "$pidfile" ] || break; sleep 0.5; done
+    fi
+  fi
+  if ping; then
+    :
   else
     ensure_cgroups
     args=(--bridge=none --iptables=false --ip-masq=false --host "unix://$SOCK")

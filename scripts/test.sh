@@ -4,7 +4,7 @@
 # when no daemon answers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="/usr/local/go/bin:$HOME/go/bin:$PATH"
+export PATH="/usr/local/go/bin:${HOME:-/root}/go/bin:$PATH"
 
 start=$SECONDS
 echo "== test daemon"
