@@ -4,7 +4,9 @@
 # when no daemon answers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="/usr/local/go/bin:${HOME:-/root}/go/bin:$PATH"
+# go needs HOME (GOPATH, module and build caches) when the environment has none
+export HOME="${HOME:-/root}"
+export PATH="/usr/local/go/bin:$HOME/go/bin:$PATH"
 
 start=$SECONDS
 echo "== test daemon"
