@@ -22,6 +22,7 @@ import (
 	"github.com/mybuild/mybuild/pkg/dockerignore"
 	"github.com/mybuild/mybuild/pkg/engine"
 	"github.com/mybuild/mybuild/pkg/jsonstream"
+	"github.com/mybuild/mybuild/pkg/remotecontext"
 )
 
 // Engine is what a build needs from a daemon client; a BuildKit builder
@@ -257,6 +258,16 @@ type contextSource struct {
 	io.ReadCloser
 	dockerfile string
 	tar        *buildcontext.Tar
+	cleanup    func()
+}
+
+// Close ends the stream and removes a temporary clone.
+func (s *contextSource) Close() error {
+	err := s.ReadCloser.Close()
+	if s.cleanup != nil {
+		s.cleanup()
+	}
+	return err
 }
 
 // walkError is the context problem found while streaming, if any.
@@ -283,6 +294,33 @@ func openContext(ctx context.Context, o *BuildOptions) (*contextSource, error) {
 		return &contextSource{ReadCloser: compressed(o, body), dockerfile: dockerfile}, nil
 	case statOK(o.Context):
 		return openLocal(ctx, o)
+	case remotecontext.IsGitURL(o.Context):
+		dir, cleanup, err := remotecontext.CloneGit(ctx, o.Context)
+		if err != nil {
+			return nil, fmt.Errorf("unable to prepare context: %w", err)
+		}
+		src, err := openDir(ctx, o, dir, func() (*buildcontext.Local, error) { return remotecontext.ResolveGitDockerfile(dir, o.Dockerfile) })
+		if err != nil {
+			cleanup()
+			return nil, err
+		}
+		src.cleanup = cleanup
+		return src, nil
+	case remotecontext.IsURL(o.Context):
+		out := o.IO.Out
+		if o.Quiet {
+			out = io.Discard
+		}
+		r, err := remotecontext.Download(ctx, o.Context, out)
+		if err != nil {
+			return nil, fmt.Errorf("unable to prepare context: %w", err)
+		}
+		body, dockerfile, err := buildcontext.FromReader(ctx, r, o.Dockerfile)
+		if err != nil {
+			r.Close()
+			return nil, fmt.Errorf("unable to prepare context: %w", err)
+		}
+		return &contextSource{ReadCloser: compressed(o, body), dockerfile: dockerfile}, nil
 	}
 	return nil, fmt.Errorf("unable to prepare context: path %q not found", o.Context)
 }
@@ -301,7 +339,12 @@ func compressed(o *BuildOptions, body io.ReadCloser) io.ReadCloser {
 }
 
 func openLocal(ctx context.Context, o *BuildOptions) (*contextSource, error) {
-	local, err := buildcontext.ResolveLocal(o.Context, o.Dockerfile)
+	return openDir(ctx, o, o.Context, func() (*buildcontext.Local, error) { return buildcontext.ResolveLocal(o.Context, o.Dockerfile) })
+}
+
+// openDir streams a directory context resolved by resolve.
+func openDir(ctx context.Context, o *BuildOptions, _ string, resolve func() (*buildcontext.Local, error)) (*contextSource, error) {
+	local, err := resolve()
 	if err != nil {
 		return nil, fmt.Errorf("unable to prepare context: %w", err)
 	}
