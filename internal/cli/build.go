@@ -299,7 +299,7 @@ func openContext(ctx context.Context, o *BuildOptions) (*contextSource, error) {
 		if err != nil {
 			return nil, fmt.Errorf("unable to prepare context: %w", err)
 		}
-		src, err := openDir(ctx, o, dir, func() (*buildcontext.Local, error) { return remotecontext.ResolveGitDockerfile(dir, o.Dockerfile) })
+		src, err := openDir(ctx, o, func() (*buildcontext.Local, error) { return remotecontext.ResolveGitDockerfile(dir, o.Dockerfile) })
 		if err != nil {
 			cleanup()
 			return nil, err
@@ -339,11 +339,11 @@ func compressed(o *BuildOptions, body io.ReadCloser) io.ReadCloser {
 }
 
 func openLocal(ctx context.Context, o *BuildOptions) (*contextSource, error) {
-	return openDir(ctx, o, o.Context, func() (*buildcontext.Local, error) { return buildcontext.ResolveLocal(o.Context, o.Dockerfile) })
+	return openDir(ctx, o, func() (*buildcontext.Local, error) { return buildcontext.ResolveLocal(o.Context, o.Dockerfile) })
 }
 
 // openDir streams a directory context resolved by resolve.
-func openDir(ctx context.Context, o *BuildOptions, _ string, resolve func() (*buildcontext.Local, error)) (*contextSource, error) {
+func openDir(ctx context.Context, o *BuildOptions, resolve func() (*buildcontext.Local, error)) (*contextSource, error) {
 	local, err := resolve()
 	if err != nil {
 		return nil, fmt.Errorf("unable to prepare context: %w", err)

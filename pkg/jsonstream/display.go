@@ -54,18 +54,8 @@ func Display(ctx context.Context, r io.Reader, w io.Writer, o Options) error {
 }
 
 func render(w io.Writer, m *Message, o Options) error {
-	if m.Error != nil {
-		if m.Error.Code == 401 {
-			return &StreamError{Code: 1, Message: "authentication is required"}
-		}
-		code := m.Error.Code
-		if code == 0 {
-			code = 1
-		}
-		return &StreamError{Code: code, Message: m.Error.Message}
-	}
-	if o.Strict && m.ErrorMessage != "" {
-		return &StreamError{Code: 1, Message: m.ErrorMessage}
+	if err := messageError(m, o.Strict); err != nil {
+		return err
 	}
 	if m.Progress != nil && !m.Progress.Empty() {
 		return nil
