@@ -3,7 +3,9 @@
 #
 #   1. installs docker.io, busybox-static, git and curl with apt-get when any is missing;
 #   2. starts dockerd (no bridge, no iptables, unix socket + tcp://127.0.0.1:2375) in the
-#      background when no daemon answers /_ping on the socket, and waits up to 60 s for it;
+#      background when no daemon answers /_ping on the socket, and waits for it (up to 300 s:
+#      a daemon whose state holds many stale network sandboxes, e.g. after being killed,
+#      removes them one by one at ~0.25 s each before it listens);
 #   3. imports the base image mybuild-test/busybox:latest (a static busybox rootfs) when missing.
 #
 # No registry is reachable: nothing here (nor the tests) ever makes the daemon pull an image.
@@ -23,7 +25,7 @@ SOCK="${MYBUILD_TEST_SOCK:-/var/run/docker.sock}"
 TCP="${MYBUILD_TEST_TCP-tcp://127.0.0.1:2375}"
 LOG="${MYBUILD_TEST_LOG:-/tmp/mybuild-dockerd.log}"
 IMAGE="${MYBUILD_TEST_IMAGE:-mybuild-test/busybox:latest}"
-WAIT_SECONDS=60
+WAIT_SECONDS="${MYBUILD_TEST_WAIT:-300}"
 
 t0=$(date +%s.%N)
 step() { printf 'test-daemon: %s\n' "$*"; }
@@ -83,11 +85,15 @@ docker_cli() { DOCKER_BUILDKIT=0 "$DOCKER" -H "unix://$SOCK" "$@"; }
 ping() { [ "$(curl -sS --max-time 3 --unix-socket "$SOCK" http://localhost/_ping 2>/dev/null || true)" = OK ]; }
 
 wait_for_ping() {
-  local deadline=$((SECONDS + WAIT_SECONDS))
+  local deadline=$((SECONDS + WAIT_SECONDS)) next=$((SECONDS + 15))
   while [ "$SECONDS" -lt "$deadline" ]; do
     ping && return 0
     # started by us and already dead: no point in waiting longer
     if [ -n "${1:-}" ] && ! kill -0 "$1" 2>/dev/null; then return 1; fi
+    if [ "$SECONDS" -ge "$next" ]; then
+      next=$((SECONDS + 15))
+      step "still waiting for dockerd after $(elapsed); its log says: $(tail -n 1 "$LOG" 2>/dev/null | cut -c 1-160)"
+    fi
     sleep 0.25
   done
   return 1
@@ -109,7 +115,7 @@ if ping; then
 else
   pid=""
   # A dockerd that owns the pidfile may still be starting (e.g. two runs in a row): give it
-  # the same 60 s rather than starting a second one, which would refuse to run anyway.
+  # the same wait rather than starting a second one, which would refuse to run anyway.
   pidfile="${MYBUILD_TEST_PIDFILE:-/var/run/docker.pid}"
   running=$(cat "$pidfile" 2>/dev/null || true)
   if [ -n "$running" ] && [ "$(cat "/proc/$running/comm" 2>/dev/null || true)" = dockerd ]; then
