@@ -1,20 +1,25 @@
 package cli
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker/go-connections/tlsconfig"
 
 	"github.com/mybuild/mybuild/pkg/auth"
+	"github.com/mybuild/mybuild/pkg/dockercontext"
 	"github.com/mybuild/mybuild/pkg/engine"
 )
 
@@ -25,42 +30,105 @@ func endpointError(err error) error {
 }
 
 // engineConfig decides which daemon to talk to and how, as docker does:
-// -H, then DOCKER_HOST, then the default socket; TLS from the --tls*
-// flags and DOCKER_TLS*/DOCKER_CERT_PATH.
+// --context, else -H, else DOCKER_HOST, else DOCKER_CONTEXT, else
+// config.json's currentContext, else the default socket. The default context
+// takes TLS from the --tls* flags and DOCKER_TLS*/DOCKER_CERT_PATH; a named
+// one from the context store.
 func engineConfig(o *BuildOptions, cfg *auth.Config) (engine.Config, error) {
 	g := o.Global
-	if len(g.Hosts) > 1 {
-		return engine.Config{}, endpointError(errors.New("Specify only one -H"))
-	}
-	if g.Context != "" && len(g.Hosts) > 0 {
-		return engine.Config{}, errors.New("conflicting options: cannot specify both --host and --context")
-	}
-	host := o.Getenv("DOCKER_HOST")
-	if len(g.Hosts) == 1 {
-		host = g.Hosts[0]
-	}
-	useTLS := g.TLS || g.TLSVerify || g.tlsVerifySet
-	host, err := engine.ParseHost(useTLS, host)
+	ep, err := dockercontext.Resolve(dockercontext.Inputs{
+		ConfigDir:      g.ConfigDir,
+		ContextFlag:    g.Context,
+		Hosts:          g.Hosts,
+		Env:            o.Getenv,
+		CurrentContext: cfg.CurrentContext(),
+	})
 	if err != nil {
-		return engine.Config{}, endpointError(err)
+		return engine.Config{}, errors.New(dockercontext.ResolveErrorMessage(err))
+	}
+	for _, w := range ep.Warnings {
+		logWarning(o.IO.ErrOut, w)
 	}
 	timeout, err := daemonTimeout(o.Getenv("MYBUILD_TIMEOUT"))
 	if err != nil {
 		return engine.Config{}, err
 	}
-	ec := engine.Config{Host: host, APIVersion: o.Getenv("DOCKER_API_VERSION"), Timeout: timeout}
+	ec := engine.Config{APIVersion: o.Getenv("DOCKER_API_VERSION"), Timeout: timeout}
 	if g.Debug || g.LogLevel == "debug" || g.LogLevel == "trace" {
 		ec.Debug = o.IO.ErrOut
-	}
-	if useTLS && strings.HasPrefix(host, "tcp://") {
-		if ec.TLS, err = clientTLS(g); err != nil {
-			return engine.Config{}, endpointError(err)
-		}
 	}
 	if ec.Headers, err = customHeaders(o.Getenv("DOCKER_CUSTOM_HEADERS"), cfg.Headers()); err != nil {
 		return engine.Config{}, err
 	}
+	if ep.ContextName == dockercontext.DefaultContextName {
+		useTLS := g.TLS || g.TLSVerify || g.tlsVerifySet
+		if ec.Host, err = engine.ParseHost(useTLS, ep.Host); err != nil {
+			return engine.Config{}, endpointError(err)
+		}
+		if useTLS && strings.HasPrefix(ec.Host, "tcp://") {
+			if ec.TLS, err = clientTLS(g); err != nil {
+				return engine.Config{}, endpointError(err)
+			}
+		}
+	} else {
+		// A context's host is used as stored, without ParseHost.
+		ec.Host = ep.Host
+		if ec.TLS, err = ep.TLSConfig(); err != nil {
+			return engine.Config{}, errors.New(dockercontext.InitPrefix + err.Error())
+		}
+	}
+	if ec.Dialer, err = endpointDialer(ec.Host); err != nil {
+		return engine.Config{}, errors.New(dockercontext.InitPrefix + err.Error())
+	}
 	return ec, nil
+}
+
+// endpointDialer connects the endpoints that are not a plain socket: ssh://
+// through `ssh … docker system dial-stdio`, and fd://N through a connected
+// socket the caller passed as file descriptor N.
+func endpointDialer(host string) (func(context.Context) (net.Conn, error), error) {
+	switch {
+	case strings.HasPrefix(host, "ssh://"):
+		return dockercontext.SSHDialer(context.Background(), host)
+	case strings.HasPrefix(host, "fd://"):
+		return fdDialer(strings.TrimPrefix(host, "fd://"))
+	}
+	return nil, nil
+}
+
+// fdDialer serves the one connection an inherited socket gives: docker's
+// client cannot use fd:// at all (it dials a host named after the number).
+func fdDialer(num string) (func(context.Context) (net.Conn, error), error) {
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 3 {
+		return nil, fmt.Errorf("invalid fd:// host %q: want fd://N, N an inherited socket descriptor of 3 or more", "fd://"+num)
+	}
+	f := os.NewFile(uintptr(n), "fd://"+num)
+	if f == nil {
+		return nil, fmt.Errorf("fd://%d: not an open file descriptor", n)
+	}
+	conn, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("fd://%d is not a connected socket: %w", n, err)
+	}
+	var once sync.Mutex
+	used := false
+	return func(context.Context) (net.Conn, error) {
+		once.Lock()
+		defer once.Unlock()
+		if used {
+			return nil, fmt.Errorf("fd://%d: the connection was closed and cannot be opened again", n)
+		}
+		used = true
+		return conn, nil
+	}, nil
+}
+
+// logWarning prints a warning the way docker's logrus does on a
+// non-terminal stderr.
+func logWarning(w io.Writer, msg string) {
+	fmt.Fprintf(w, "time=%q level=warning msg=%q\n", time.Now().Format(time.RFC3339), msg)
 }
 
 // clientTLS builds the TLS client configuration: the CA must exist, the

@@ -24,8 +24,12 @@ const DefaultVersion = "1.50"
 // daemons, proxies and authorization plugins see the client they expect.
 const UserAgent = "Docker-Client/28.2.2 (linux)"
 
-// dummyHost is the Host header for socket and pipe connections.
-const dummyHost = "api.moby.localhost"
+// dummyHost is the Host header for socket and pipe connections, sshHost
+// for ssh:// (it shows in docker's errors: Post "http://docker.example.com/…").
+const (
+	dummyHost = "api.moby.localhost"
+	sshHost   = "docker.example.com"
+)
 
 // Config says how to reach a daemon.
 type Config struct {
@@ -257,7 +261,11 @@ func (c *Client) VersionError(minVersion, feature string) error {
 
 func (c *Client) do(ctx context.Context, method, p string, query url.Values, body io.Reader, headers http.Header) (*http.Response, error) {
 	u := &url.URL{Scheme: c.scheme, Host: c.addr, Path: p, RawQuery: query.Encode()}
-	if c.proto != "tcp" {
+	switch c.proto {
+	case "tcp":
+	case "ssh":
+		u.Host = sshHost
+	default:
 		u.Host = dummyHost
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)

@@ -39,9 +39,16 @@ type testCase struct {
 	// config is the content of config.json (@HOST@ expanded); helper the
 	// script installed on PATH as docker-credential-test.
 	config, helper string
-	// hostEnv passes the daemon as DOCKER_HOST instead of -H; tcp makes
-	// the daemons listen on loopback TCP instead of a unix socket.
-	hostEnv, tcp bool
+	// hostEnv passes the daemon as DOCKER_HOST instead of -H; noHost
+	// passes neither (a context names the daemon); tcp makes the daemons
+	// listen on loopback TCP instead of a unix socket.
+	hostEnv, noHost, tcp bool
+	// contexts are made with `docker context create <args>` in each
+	// client's fresh config directory (@HOST@ expanded).
+	contexts [][]string
+	// fakeSSH installs an ssh on PATH that records its arguments in
+	// <root>/ssh-args and connects its stdio to the daemon's socket.
+	fakeSSH bool
 	// daemon configures both fake daemons.
 	daemon []enginetest.Option
 	// files (relative to the root) are removed before each run and their
@@ -317,6 +324,27 @@ func cases() []testCase {
 		{name: "DOCKER_HOST", tree: basic, hostEnv: true},
 		{name: "-H twice", tree: basic, global: []string{"-H", "@HOST@"}, check: []func(*testing.T, result){wantExit(1)}, noBanner: true},
 		{name: "-H bad scheme", tree: basic, hostEnv: true, global: []string{"-H", "foo://bar"}, noBanner: true},
+		{name: "ssh host", tree: basic, fakeSSH: true, global: []string{"-H", "ssh://me@sshhost:2222"}, noHost: true, files: []string{"ssh-args"}},
+		{name: "ssh host with socket path", tree: basic, fakeSSH: true, hostEnv: true, env: []string{"DOCKER_HOST=ssh://sshhost/run/other.sock"}, files: []string{"ssh-args"}},
+		{name: "ssh password rejected", tree: basic, noHost: true, global: []string{"-H", "ssh://me:secret@sshhost"}, noBanner: true, check: []func(*testing.T, result){wantExit(1)}},
+		{name: "ssh query rejected", tree: basic, noHost: true, global: []string{"-H", "ssh://sshhost?x=1"}, noBanner: true},
+
+		// --- contexts (§6): made by `docker context create`
+		{name: "--context", tree: basic, noHost: true, contexts: ctxHere, global: []string{"--context", "here"}},
+		{name: "DOCKER_CONTEXT", tree: basic, noHost: true, contexts: ctxHere, env: []string{"DOCKER_CONTEXT=here"}},
+		{name: "currentContext", tree: basic, noHost: true, contexts: ctxHere, config: `{"currentContext":"here"}`},
+		{name: "DOCKER_CONTEXT over currentContext", tree: basic, noHost: true, contexts: [][]string{{"here", "--docker", "host=@HOST@"}, {"there", "--docker", "host=unix:///nonexistent.sock"}},
+			env: []string{"DOCKER_CONTEXT=here"}, config: `{"currentContext":"there"}`},
+		{name: "DOCKER_HOST over DOCKER_CONTEXT", tree: basic, hostEnv: true, contexts: [][]string{{"there", "--docker", "host=unix:///nonexistent.sock"}},
+			env: []string{"DOCKER_CONTEXT=there"}},
+		{name: "--context over DOCKER_HOST", tree: basic, hostEnv: true, contexts: ctxHere, global: []string{"--context", "here"},
+			env: []string{"DOCKER_HOST=unix:///nonexistent.sock"}},
+		{name: "--context default", tree: basic, hostEnv: true, global: []string{"--context", "default"}},
+		{name: "--context with -H", tree: basic, contexts: ctxHere, global: []string{"--context", "here"}, noBanner: true, check: []func(*testing.T, result){wantExit(1)}},
+		{name: "unknown context", tree: basic, noHost: true, global: []string{"--context", "nope"}, noBanner: true, check: []func(*testing.T, result){wantExit(1)}},
+		{name: "context over tcp", tree: basic, tcp: true, noHost: true, contexts: ctxHere, env: []string{"DOCKER_CONTEXT=here"}},
+		{name: "context with ssh host", tree: basic, fakeSSH: true, noHost: true, contexts: [][]string{{"remote", "--docker", "host=ssh://me@sshhost"}},
+			global: []string{"--context", "remote"}, files: []string{"ssh-args"}},
 		{name: "debug flag", tree: basic, global: []string{"-D"},
 			skip: "deliberate difference (README, commit 99a7b6a): mybuild -D logs each request on stderr, docker logs nothing for a build"},
 		{name: "tcp", tree: basic, tcp: true},
@@ -358,6 +386,9 @@ func cases() []testCase {
 		{name: "non-JSON line", tree: basic, daemon: []enginetest.Option{enginetest.WithStream([]byte(`{"stream":"a\n"}` + "\r\nnot json\r\n"))}},
 	}
 }
+
+// ctxHere is a context named "here" for the case's daemon.
+var ctxHere = [][]string{{"here", "--docker", "host=@HOST@"}}
 
 func gzipBytes(b []byte) []byte {
 	var buf bytes.Buffer

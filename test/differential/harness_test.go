@@ -218,8 +218,20 @@ func runClient(t *testing.T, tc testCase, e env, c client) result {
 	}
 	defer stop()
 
+	for _, c := range tc.contexts {
+		args := []string{"context", "create"}
+		for _, a := range c {
+			args = append(args, e.expand(a))
+		}
+		cmd := exec.Command(dockerPath, args...)
+		cmd.Env = []string{"HOME=" + home, "DOCKER_CONFIG=" + e.config, "PATH=/usr/bin:/bin"}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+
 	var args []string
-	if !tc.hostEnv {
+	if !tc.hostEnv && !tc.noHost {
 		args = append(args, "-H", e.host())
 	}
 	for _, a := range tc.global {
@@ -300,6 +312,18 @@ const banner = "DEPRECATED: The legacy builder is deprecated and will be removed
 	"            BuildKit is currently disabled; enable it by removing the DOCKER_BUILDKIT=0\n" +
 	"            environment-variable.\n\n"
 
+// writeBin installs an executable script in <root>/bin, first on PATH.
+func writeBin(t *testing.T, root, name, script string) {
+	t.Helper()
+	bin := filepath.Join(root, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, name), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // runCase builds tc's tree once, runs both clients on it and compares.
 func runCase(t *testing.T, tc testCase, url string) {
 	t.Helper()
@@ -342,14 +366,12 @@ func runCase(t *testing.T, tc testCase, url string) {
 	if tc.cwd == "" {
 		tc.cwd = "ctx"
 	}
+	if tc.fakeSSH {
+		writeBin(t, root, "ssh", "#!/bin/sh\nprintf '%s\\n' \"$@\" >"+filepath.Join(root, "ssh-args")+
+			"\nexec socat - UNIX-CONNECT:"+e.addr+"\n")
+	}
 	if tc.helper != "" {
-		bin := filepath.Join(root, "bin")
-		if err := os.MkdirAll(bin, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(bin, "docker-credential-test"), []byte(tc.helper), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		writeBin(t, root, "docker-credential-test", tc.helper)
 	}
 
 	var got [2]result
