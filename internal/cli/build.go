@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -58,6 +60,9 @@ func runBuild(ctx context.Context, o *BuildOptions) error {
 		return err
 	}
 	if err := checkInvocation(o); err != nil {
+		return err
+	}
+	if err := chooseCompression(ctx, o, client.Host()); err != nil {
 		return err
 	}
 	out := newOutputs(o)
@@ -291,7 +296,7 @@ func openContext(ctx context.Context, o *BuildOptions) (*contextSource, error) {
 		if err != nil {
 			return nil, fmt.Errorf("unable to prepare context: %w", err)
 		}
-		return &contextSource{ReadCloser: compressed(o, body), dockerfile: dockerfile}, nil
+		return &contextSource{ReadCloser: compressed(o, body, true), dockerfile: dockerfile}, nil
 	case statOK(o.Context):
 		return openLocal(ctx, o)
 	case remotecontext.IsGitURL(o.Context):
@@ -320,7 +325,7 @@ func openContext(ctx context.Context, o *BuildOptions) (*contextSource, error) {
 			r.Close()
 			return nil, fmt.Errorf("unable to prepare context: %w", err)
 		}
-		return &contextSource{ReadCloser: compressed(o, body), dockerfile: dockerfile}, nil
+		return &contextSource{ReadCloser: compressed(o, body, true), dockerfile: dockerfile}, nil
 	}
 	return nil, fmt.Errorf("unable to prepare context: path %q not found", o.Context)
 }
@@ -330,10 +335,52 @@ func statOK(path string) bool {
 	return err == nil
 }
 
-// compressed gzips the body for --compress.
-func compressed(o *BuildOptions, body io.ReadCloser) io.ReadCloser {
+// chooseCompression settles whether the body is gzipped: --compress as
+// given, else MYBUILD_COMPRESS, else automatically for a daemon on another
+// machine (tcp:// or ssh:// to a non-loopback host), where the upload is
+// bound by the network. The daemon detects gzip; the image is the same.
+func chooseCompression(ctx context.Context, o *BuildOptions, host string) error {
+	if o.compressSet {
+		return nil
+	}
+	if v := o.Getenv("MYBUILD_COMPRESS"); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("invalid MYBUILD_COMPRESS %q: want 1 (always compress) or 0 (only with --compress)", v)
+		}
+		o.Compress = on
+		return nil
+	}
+	o.Compress = isRemote(ctx, host)
+	o.autoCompress = o.Compress
+	return nil
+}
+
+// isRemote: a tcp or ssh endpoint whose host is not this machine.
+func isRemote(ctx context.Context, host string) bool {
+	if !strings.HasPrefix(host, "tcp://") && !strings.HasPrefix(host, "ssh://") {
+		return false
+	}
+	u, err := url.Parse(host)
+	return err == nil && !isLoopback(ctx, u.Hostname())
+}
+
+// compressed gzips the body when compression is on. An automatic choice
+// leaves a stdin or downloaded archive that is already compressed as it is.
+func compressed(o *BuildOptions, body io.ReadCloser, mayBeCompressed bool) io.ReadCloser {
 	if !o.Compress {
 		return body
+	}
+	if o.autoCompress && mayBeCompressed {
+		br := bufio.NewReader(body)
+		head, _ := br.Peek(8)
+		body = struct {
+			io.Reader
+			io.Closer
+		}{br, body}
+		if buildcontext.Compression(head) != "" {
+			return body
+		}
 	}
 	return buildcontext.Compress(body)
 }
@@ -383,7 +430,7 @@ func openDir(ctx context.Context, o *BuildOptions, resolve func() (*buildcontext
 	if splice != nil {
 		dockerfile = splice.Name
 	}
-	return &contextSource{ReadCloser: compressed(o, t.Stream(ctx)), dockerfile: dockerfile, tar: t}, nil
+	return &contextSource{ReadCloser: compressed(o, t.Stream(ctx), false), dockerfile: dockerfile, tar: t}, nil
 }
 
 // newSplice reads a Dockerfile that docker adds to the context under a

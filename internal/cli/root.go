@@ -76,6 +76,8 @@ type BuildOptions struct {
 	Pull           bool
 	CacheFrom      []string
 	Compress       bool
+	compressSet    bool
+	autoCompress   bool
 	SecurityOpt    []string
 	NetworkMode    string
 	Squash         bool
@@ -127,6 +129,7 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 			fl := cmd.Flags()
 			o.changedNetwork = fl.Changed("network")
 			o.changedPlat = fl.Changed("platform")
+			o.compressSet = fl.Changed("compress")
 			o.Global.tlsVerifySet = fl.Changed("tlsverify")
 			o.Global.tlsCertSet = fl.Changed("tlscert")
 			o.Global.tlsKeySet = fl.Changed("tlskey")
