@@ -3,8 +3,16 @@
 package buildcontext
 
 import (
+	"errors"
 	"io/fs"
 	"syscall"
+)
+
+// Flags for opening a listed file: no symlink following, no waiting on a
+// FIFO that took a file's place.
+const (
+	openNoFollow = syscall.O_NOFOLLOW
+	openNonBlock = syscall.O_NONBLOCK
 )
 
 func inode(fi fs.FileInfo) (ino uint64, nlink uint64) {
@@ -13,3 +21,6 @@ func inode(fi fs.FileInfo) (ino uint64, nlink uint64) {
 	}
 	return 0, 0
 }
+
+// isSymlinkLoop is open's answer for a symlink with O_NOFOLLOW.
+func isSymlinkLoop(err error) bool { return errors.Is(err, syscall.ELOOP) }

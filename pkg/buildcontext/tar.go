@@ -70,6 +70,11 @@ type Tar struct {
 	ignored bool // .dockerignore seen (for Splice)
 	check   bool // headers only: no file contents are read
 	onEntry func(*tar.Header)
+	buf     []byte // file contents on their way to tw
+
+	// hook, set by tests only, is called at the points where a file that
+	// changes meanwhile matters (see event).
+	hook func(e event, abs string)
 
 	mu  sync.Mutex
 	err error
@@ -136,7 +141,7 @@ func (t *Tar) Check(ctx context.Context) error {
 // calling fn with the header of every entry that would be sent (before
 // any spliced Dockerfile).
 func (t *Tar) List(ctx context.Context, fn func(*tar.Header)) error {
-	c := &Tar{dir: t.dir, opts: t.opts, vpm: t.vpm, tpm: t.tpm, except: t.except, inodes: map[uint64]string{}, check: true, onEntry: fn}
+	c := &Tar{dir: t.dir, opts: t.opts, vpm: t.vpm, tpm: t.tpm, except: t.except, inodes: map[uint64]string{}, check: true, onEntry: fn, hook: t.hook}
 	c.opts.Splice = nil
 	return c.write(ctx, io.Discard)
 }
@@ -275,7 +280,7 @@ func opensForValidation(fi fs.FileInfo) bool {
 }
 
 func openClose(path string) error {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|openNonBlock, 0)
 	if err != nil {
 		return err
 	}
@@ -292,6 +297,20 @@ func validationError(path string, err error) error {
 	return &ContextError{Err: err}
 }
 
+// event is a point of the walk where tests change a file (Tar.hook).
+type event int
+
+const (
+	eventListed event = iota // a regular file was listed, not yet opened
+	eventHeader              // its header is written, its content not yet read
+)
+
+func (t *Tar) event(e event, abs string) {
+	if t.hook != nil {
+		t.hook(e, abs)
+	}
+}
+
 // noLookups keeps archive/tar from resolving user and group names.
 type noLookups struct{ fs.FileInfo }
 
@@ -301,6 +320,17 @@ func (noLookups) Gname() (string, error) { return "", nil }
 // add writes one entry. checked says docker's pre-check would have opened
 // it, which makes a permission error fatal rather than a warning.
 func (t *Tar) add(abs, rel string, fi fs.FileInfo, checked bool) error {
+	var f *os.File
+	if fi.Mode().IsRegular() {
+		t.event(eventListed, abs)
+		var err error
+		if f, fi, err = t.openRegular(abs, fi, checked); err != nil || fi == nil {
+			return err
+		}
+		if f != nil {
+			defer f.Close()
+		}
+	}
 	var link string
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		var err error
@@ -309,13 +339,14 @@ func (t *Tar) add(abs, rel string, fi fs.FileInfo, checked bool) error {
 			return nil
 		}
 	}
+	if f == nil && checked && opensForValidation(fi) && !fi.Mode().IsRegular() {
+		// Devices and sockets: docker's pre-check opens them too.
+		if err := openClose(abs); err != nil && errors.Is(err, fs.ErrPermission) {
+			return &ContextError{Err: fmt.Errorf("no permission to read from '%s'", abs)}
+		}
+	}
 	hdr, err := tar.FileInfoHeader(noLookups{fi}, link)
 	if err != nil {
-		if checked && opensForValidation(fi) {
-			if err := openClose(abs); err != nil && errors.Is(err, fs.ErrPermission) {
-				return &ContextError{Err: fmt.Errorf("no permission to read from '%s'", abs)}
-			}
-		}
 		t.opts.Warn(fmt.Sprintf("Can't add file %s to tar: %s", abs, err))
 		return nil
 	}
@@ -343,22 +374,6 @@ func (t *Tar) add(abs, rel string, fi fs.FileInfo, checked bool) error {
 		hdr.Uid, hdr.Gid = 0, 0
 	}
 
-	var f *os.File
-	if (hdr.Typeflag == tar.TypeReg && hdr.Size > 0) || (checked && opensForValidation(fi)) {
-		f, err = os.Open(abs)
-		if err != nil {
-			if checked && errors.Is(err, fs.ErrPermission) {
-				return &ContextError{Err: fmt.Errorf("no permission to read from '%s'", abs)}
-			}
-			if hdr.Typeflag == tar.TypeReg && hdr.Size > 0 {
-				t.opts.Warn(fmt.Sprintf("Can't add file %s to tar: %s", abs, err))
-				return nil
-			}
-		}
-		if f != nil {
-			defer f.Close()
-		}
-	}
 	if t.onEntry != nil {
 		t.onEntry(hdr)
 	}
@@ -371,15 +386,141 @@ func (t *Tar) add(abs, rel string, fi fs.FileInfo, checked bool) error {
 	if err := t.tw.WriteHeader(hdr); err != nil {
 		return err
 	}
-	if hdr.Typeflag != tar.TypeReg || hdr.Size == 0 {
+	if hdr.Typeflag != tar.TypeReg || hdr.Size == 0 || f == nil {
 		return nil
 	}
-	n, err := io.CopyN(t.tw, f, hdr.Size)
-	if err != nil && n < hdr.Size {
-		if errors.Is(err, io.EOF) {
-			return fmt.Errorf("file %s shrank from %d to %d bytes while it was being sent", abs, hdr.Size, n)
+	t.event(eventHeader, abs)
+	return t.copyContent(abs, f, hdr.Size, hasHoles(fi))
+}
+
+// openRegular opens a file the walk listed as regular and returns the
+// opened file's own stat, from which the header is made: listing and
+// opening are not atomic, and the path may have been replaced since (an
+// editor saving by rename gives the new file, sent whole). It is opened
+// without following a symlink (a path swapped for a link to a file outside
+// the context is not read) and without blocking (a path swapped for a FIFO
+// does not hang the walk). A path that vanished or is no longer a regular
+// file is skipped with a warning: fi is nil then, and err is only set for
+// docker's fatal permission error. An unreadable empty file that docker
+// does not pre-check is sent without opening it, as docker does.
+func (t *Tar) openRegular(abs string, listed fs.FileInfo, checked bool) (*os.File, fs.FileInfo, error) {
+	f, err := os.OpenFile(abs, os.O_RDONLY|openNoFollow|openNonBlock, 0)
+	if err != nil {
+		switch {
+		case errors.Is(err, fs.ErrPermission) && checked:
+			return nil, nil, &ContextError{Err: fmt.Errorf("no permission to read from '%s'", abs)}
+		case errors.Is(err, fs.ErrPermission) && listed.Size() == 0:
+			return nil, listed, nil
+		case isSymlinkLoop(err):
+			t.opts.Warn(fmt.Sprintf("Can't add file %s to tar: it was replaced by a symbolic link while the context was being sent", abs))
+		default:
+			t.opts.Warn(fmt.Sprintf("Can't add file %s to tar: %s", abs, err))
 		}
-		return err
+		return nil, nil, nil
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("it was replaced by a %s while the context was being sent", typeWord(fi.Mode()))
+	}
+	if err != nil {
+		f.Close()
+		t.opts.Warn(fmt.Sprintf("Can't add file %s to tar: %s", abs, err))
+		return nil, nil, nil
+	}
+	return f, fi, nil
+}
+
+func typeWord(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	}
+	return "file of another type"
+}
+
+// copyBufferSize is the read size for file contents.
+const copyBufferSize = 128 << 10
+
+// copyContent sends the size bytes the header announced. The file may
+// change while it is read; the tar stays well formed either way:
+//   - it grew: only the first size bytes are sent, with a warning (docker
+//     does the same, logging "archive/tar: write too long"); nothing past
+//     size is read, so a file that keeps growing cannot hold the walk;
+//   - it shrank (or a read failed): the header cannot be taken back and
+//     padding would put bytes in the image that were never in the file, so
+//     the stream ends with a ContextError and the upload is aborted (docker
+//     writes the short content and every later header fails: the daemon
+//     receives a truncated tar).
+//
+// The holes of a sparse file are sent as zeros without reading them (the
+// tar itself is not sparse: docker's daemon expects plain files).
+func (t *Tar) copyContent(abs string, f *os.File, size int64, holes bool) error {
+	if t.buf == nil {
+		t.buf = make([]byte, copyBufferSize)
+	}
+	var sent int64
+	dataEnd := size // reads go up to here before the next hole is looked for
+	if holes {
+		dataEnd = 0
+	}
+	for sent < size {
+		if sent >= dataEnd {
+			zeros, next, ok := nextData(f, sent, size)
+			if !ok {
+				dataEnd = size // no hole support here: read it all
+				continue
+			}
+			if err := t.writeZeros(zeros); err != nil {
+				return err
+			}
+			if sent += zeros; sent < size {
+				if _, err := f.Seek(sent, io.SeekStart); err != nil {
+					return &ContextError{Err: fmt.Errorf("can't read '%s' after sending %d of its %d bytes: %w", abs, sent, size, err)}
+				}
+			}
+			dataEnd = max(next, sent+1)
+			continue
+		}
+		n, err := f.Read(t.buf[:min(int64(len(t.buf)), dataEnd-sent)])
+		if n > 0 {
+			if _, werr := t.tw.Write(t.buf[:n]); werr != nil {
+				return werr
+			}
+			sent += int64(n)
+		}
+		if n == 0 || errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return &ContextError{Err: fmt.Errorf("can't read '%s' after sending %d of its %d bytes: %w", abs, sent, size, err)}
+		}
+	}
+	if sent < size {
+		return &ContextError{Err: fmt.Errorf("file ('%s') shrank from %d to %d bytes while it was being sent", abs, size, sent)}
+	}
+	if n, _ := f.ReadAt(t.buf[:1], size); n > 0 {
+		t.opts.Warn(fmt.Sprintf("File %s grew while it was being sent: only its first %d bytes, its size when it was listed, were sent", abs, size))
+	}
+	return nil
+}
+
+// zeroChunk is written for the holes of sparse files; large enough that
+// the buffered writer passes it through without copying.
+var zeroChunk = make([]byte, 1<<20)
+
+func (t *Tar) writeZeros(n int64) error {
+	for n > 0 {
+		m := min(n, int64(len(zeroChunk)))
+		if _, err := t.tw.Write(zeroChunk[:m]); err != nil {
+			return err
+		}
+		n -= m
 	}
 	return nil
 }

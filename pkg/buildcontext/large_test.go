@@ -1,0 +1,210 @@
+//go:build linux
+
+package buildcontext
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// sparseFile makes name of the given size with only its last byte
+// written, or skips the test when the file system cannot hold it sparse
+// (it would then take the whole size on disk).
+func sparseFile(t *testing.T, name string, size int64, last byte) {
+	t.Helper()
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(filepath.Dir(name), &st); err != nil {
+		t.Fatal(err)
+	}
+	if free := int64(st.Bavail) * st.Bsize; free < 64<<20 {
+		t.Skipf("only %d bytes free on the file system of %s: a sparse file test needs 64 MiB", free, name)
+	}
+	// Probe with 64 MiB first: on a file system without holes, that is
+	// all the test ever writes.
+	probe := name + ".probe"
+	sparse := holey(t, probe, 64<<20, last)
+	os.Remove(probe)
+	if !sparse {
+		t.Skipf("the file system of %s does not support sparse files: a 64 MiB file with one byte written takes its whole size", name)
+	}
+	if !holey(t, name, size, last) {
+		t.Fatalf("%s: the probe was sparse but the %d-byte file is not", name, size)
+	}
+}
+
+// holey writes size bytes (a hole, then last) and reports whether the
+// file takes less than 1 MiB on disk; a file that does not is removed.
+func holey(t *testing.T, name string, size int64, last byte) bool {
+	t.Helper()
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(size - 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{last}, size-1); err != nil {
+		t.Fatal(err)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Size != size {
+		t.Fatalf("%s: size %d, want %d", name, st.Size, size)
+	}
+	if st.Blocks*512 >= 1<<20 {
+		os.Remove(name)
+		return false
+	}
+	return true
+}
+
+// TestTarSparseFileOver8GiB sends a file one byte over 8 GiB, too large for
+// the USTAR size field (11 octal digits, 8 GiB - 1): its header must carry a
+// PAX size record and its content must arrive whole. The stream is read
+// back as it comes, never stored.
+func TestTarSparseFileOver8GiB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: streams 8 GiB")
+	}
+	t.Parallel()
+	const size = 8<<30 + 1
+	dir := makeTree(t, []string{"Dockerfile=FROM scratch\n", "z=after"})
+	sparseFile(t, filepath.Join(dir, "huge"), size, '!')
+
+	start := time.Now()
+	tt, err := NewTar(dir, TarOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := tt.Stream(context.Background())
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	var names []string
+	zero := make([]byte, 1<<20)
+	buf := make([]byte, 1<<20)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("reading the tar after %q: %v", names, err)
+		}
+		names = append(names, h.Name)
+		if h.Name != "huge" {
+			continue
+		}
+		if h.Size != size || h.PAXRecords["size"] != strconv.Itoa(size) || h.Format != tar.FormatPAX {
+			t.Errorf("huge: size %d, PAX records %q, format %v; want size %d in a PAX size record", h.Size, h.PAXRecords, h.Format, int64(size))
+		}
+		var n int64
+		for {
+			m, err := io.ReadFull(tr, buf)
+			chunk := buf[:m]
+			if n+int64(m) == size {
+				if m == 0 || chunk[m-1] != '!' {
+					t.Fatalf("huge: the last byte is not the one written")
+				}
+				chunk = chunk[:m-1]
+			}
+			if !bytes.Equal(chunk, zero[:len(chunk)]) {
+				t.Fatalf("huge: a non-zero byte in the hole after offset %d", n)
+			}
+			n += int64(m)
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("huge: reading after %d bytes: %v", n, err)
+			}
+		}
+		if n != size {
+			t.Fatalf("huge: read %d bytes, want %d", n, int64(size))
+		}
+	}
+	if want := []string{"Dockerfile", "huge", "z"}; len(names) != 3 || names[0] != want[0] || names[1] != want[1] || names[2] != want[2] {
+		t.Errorf("entries = %q, want %q", names, want)
+	}
+	if rest, err := io.Copy(io.Discard, rc); err != nil || rest != 0 {
+		t.Errorf("after the end-of-archive marker: %d bytes, %v", rest, err)
+	}
+	el := time.Since(start)
+	t.Logf("streamed the 8 GiB file in %v (%.0f MB/s)", el.Round(time.Millisecond), size/el.Seconds()/1e6)
+}
+
+// TestTarSparseFileDataAndHoles sends a sparse file with data at its start,
+// in its middle (across a read buffer's boundary) and at its end: the
+// holes are skipped, not read, and the content must come out the same.
+func TestTarSparseFileDataAndHoles(t *testing.T) {
+	t.Parallel()
+	dir := makeTree(t, []string{"Dockerfile=FROM scratch\n"})
+	name := filepath.Join(dir, "sparse")
+	const size = 16 << 20
+	sparseFile(t, name, size, 'e')
+	want := make([]byte, size)
+	want[size-1] = 'e'
+	f, err := os.OpenFile(name, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range []int64{0, 5<<20 - 3, 9 << 20} {
+		chunk := bytes.Repeat([]byte("data"), 40000) // 160 kB, more than a read
+		copy(want[off:], chunk)
+		if _, err := f.WriteAt(chunk, off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasHoles(fi) {
+		t.Fatal("the test file has no holes")
+	}
+	// The walk finds the hole after the first chunk (it ends at the file
+	// system's next block boundary) and the data after it.
+	if f, err = os.Open(name); err != nil {
+		t.Fatal(err)
+	}
+	zeros, next, ok := nextData(f, 1<<20, size)
+	f.Close()
+	if !ok || zeros != 5<<20-3-(1<<20)-(5<<20-3)%4096 || next <= 5<<20 {
+		t.Errorf("nextData(1 MiB) = %d zeros, data up to %d, %v; want the hole up to the block of 5 MiB - 3", zeros, next, ok)
+	}
+	got := streamChanging(t, dir, nil)
+	if got.err != nil {
+		t.Fatal(got.err)
+	}
+	if !bytes.Equal(got.files["sparse"], want) {
+		t.Errorf("sparse: %d bytes sent, differing from the file's %d", len(got.files["sparse"]), len(want))
+	}
+}
+
+// TestTarSparseFileShrinksWhileSent: a sparse file truncated once its
+// header is written ends the stream with the shrink error (its holes are
+// not read, so the end of the file must be checked another way).
+func TestTarSparseFileShrinksWhileSent(t *testing.T) {
+	t.Parallel()
+	dir := makeTree(t, []string{"Dockerfile=FROM scratch\n"})
+	sparseFile(t, filepath.Join(dir, "sparse"), 8<<20, 'e')
+	got := streamChanging(t, dir, at(eventHeader, dir, "sparse", func(abs string) { must(t, os.Truncate(abs, 1<<20)) }))
+	want := fmt.Sprintf("error checking context: file ('%s') shrank from %d to %d bytes while it was being sent", filepath.Join(dir, "sparse"), 8<<20, 1<<20)
+	if got.err == nil || got.err.Error() != want {
+		t.Errorf("stream ended with %v, want %q", got.err, want)
+	}
+}
