@@ -297,7 +297,7 @@ func cases() []testCase {
 		{name: "stdin gzip tar forwarded", noContext: true, cwd: ".", path: "-", args: []string{"-f", "Dockerfile"},
 			stdin: gzipBytes(tarOf(map[string]string{"Dockerfile": dockerfile}, "Dockerfile"))},
 
-		{name: "remote Dockerfile URL", tree: basic, path: "@URL@/Dockerfile"},
+		{name: "remote Dockerfile URL", tree: basic, path: "@URL@/Dockerfile", normalize: []normalizer{madeNow("Dockerfile")}},
 		{name: "remote tar URL", tree: basic, path: "@URL@/ctx.tar"},
 		{name: "remote URL 404", tree: basic, path: "@URL@/missing", check: []func(*testing.T, result){wantExit(1)}},
 
