@@ -31,11 +31,14 @@ type Daemon struct {
 	inflight int
 	calls    []Call
 	builds   []Request
+
+	stopped  chan struct{} // closed when a server stops: hanging requests end
+	stopOnce sync.Once
 }
 
 // New returns a daemon configured by opts.
 func New(opts ...Option) *Daemon {
-	d := &Daemon{cfg: defaultConfig()}
+	d := &Daemon{cfg: defaultConfig(), stopped: make(chan struct{})}
 	for _, o := range opts {
 		o(&d.cfg)
 	}
@@ -64,7 +67,8 @@ func (d *Daemon) Requests() []Request {
 
 // Wait blocks until no request is being handled. Call it after the client
 // has finished, before looking at Calls and Requests, so that a request
-// whose client gave up is fully recorded.
+// whose client gave up is fully recorded. A request held by a scripted hang
+// (faults.go) may only end when the server stops.
 func (d *Daemon) Wait() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -98,6 +102,10 @@ func (d *Daemon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if d.cfg.err != nil {
 		http.Error(w, d.cfg.err.Error(), http.StatusInternalServerError)
+		return
+	}
+	if d.cfg.faults.hang {
+		d.hang(w, r)
 		return
 	}
 	switch {
@@ -145,10 +153,14 @@ func (d *Daemon) ping(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Daemon) build(w http.ResponseWriter, r *http.Request, version string) {
+	d.limitUpload(r)
 	req := recordBuild(r, d.cfg.contentLimit)
 	d.mu.Lock()
 	d.builds = append(d.builds, req)
 	d.mu.Unlock()
+	if d.breakUpload(w, r) {
+		return
+	}
 
 	d.setHeaders(w.Header())
 	if d.cfg.checkAPIVersion && version != "" && d.cfg.apiVersion != "" && versionLess(d.cfg.apiVersion, version) {
@@ -172,6 +184,7 @@ func (d *Daemon) build(w http.ResponseWriter, r *http.Request, version string) {
 	}
 	w.WriteHeader(resp.status)
 	d.replay(w, r, resp.body)
+	d.endStream(w)
 }
 
 // replay writes body, line by line with the configured delay in between.

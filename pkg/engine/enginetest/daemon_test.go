@@ -397,38 +397,17 @@ func TestListen(t *testing.T) {
 	t.Parallel()
 	body := writeTar(t, sampleFiles)
 	tests := []struct {
-		name   string
-		listen func(d *Daemon, t *testing.T) (base string, client *http.Client)
-		host   string
+		network string
+		host    string
 	}{
-		{
-			name: "unix",
-			listen: func(d *Daemon, t *testing.T) (string, *http.Client) {
-				sock := d.ListenUnix(t)
-				tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-					var dl net.Dialer
-					return dl.DialContext(ctx, "unix", sock)
-				}}
-				t.Cleanup(tr.CloseIdleConnections)
-				return "http://api.moby.localhost", &http.Client{Transport: tr}
-			},
-			host: "api.moby.localhost",
-		},
-		{
-			name: "tcp",
-			listen: func(d *Daemon, t *testing.T) (string, *http.Client) {
-				addr := d.ListenTCP(t)
-				tr := &http.Transport{}
-				t.Cleanup(tr.CloseIdleConnections)
-				return "http://" + addr, &http.Client{Transport: tr}
-			},
-		},
+		{network: "unix", host: "api.moby.localhost"},
+		{network: "tcp"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		t.Run(tt.network, func(t *testing.T) {
 			t.Parallel()
 			d := New(WithLineDelay(time.Millisecond))
-			base, c := tt.listen(d, t)
+			base, c := listen(t, d, tt.network)
 			host := tt.host
 			if host == "" {
 				host = strings.TrimPrefix(base, "http://")
@@ -485,4 +464,27 @@ func TestListen(t *testing.T) {
 			}
 		})
 	}
+}
+
+// listen serves d on a unix socket or a loopback TCP port (network "unix"
+// or "tcp") until the test ends, and returns the base URL and a client for
+// it. Over a unix socket the URL's host is the one docker sends.
+func listen(t *testing.T, d *Daemon, network string) (base string, client *http.Client) {
+	t.Helper()
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	switch network {
+	case "unix":
+		sock := d.ListenUnix(t)
+		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var dl net.Dialer
+			return dl.DialContext(ctx, "unix", sock)
+		}
+		base = "http://api.moby.localhost"
+	case "tcp":
+		base = "http://" + d.ListenTCP(t)
+	default:
+		t.Fatalf("listen: unknown network %q", network)
+	}
+	return base, &http.Client{Transport: tr}
 }

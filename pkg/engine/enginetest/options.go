@@ -11,9 +11,8 @@ import (
 // option overrides an earlier one that sets the same thing.
 type Option func(*config)
 
-// config is what the options set. Fault injection (dropped connections,
-// stalled uploads, ...) is meant to be added here as more fields and
-// options, without changing the handler's shape.
+// config is what the options set. Fault injection (hangs, stalled uploads,
+// dropped connections) is in faults, set by the options of faults.go.
 type config struct {
 	apiVersion      string // "" omits the Api-Version header
 	osType          string
@@ -25,6 +24,7 @@ type config struct {
 	lineDelay       time.Duration
 	checkAPIVersion bool
 	contentLimit    int64 // bytes of each entry's content kept in Entry.Content
+	faults          faults
 	err             error // the first error of an option, reported by Err
 }
 

@@ -31,10 +31,10 @@ func (d *Daemon) start(network, addr string) (net.Addr, func(), error) {
 	return ln.Addr(), d.Serve(ln), nil
 }
 
-// Serve serves the daemon on ln until stop is called. stop closes ln,
-// waits up to 5 s for running requests to end (then closes their
-// connections) and returns when the server has stopped; a unix listener
-// removes its socket file on close.
+// Serve serves the daemon on ln until stop is called. stop ends the
+// daemon's scripted hangs (for good), closes ln, waits up to 5 s for
+// running requests to end (then closes their connections) and returns when
+// the server has stopped; a unix listener removes its socket file on close.
 func (d *Daemon) Serve(ln net.Listener) (stop func()) {
 	srv := &http.Server{Handler: d, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})
@@ -45,6 +45,7 @@ func (d *Daemon) Serve(ln net.Listener) (stop func()) {
 		_ = srv.Serve(ln)
 	}()
 	return func() {
+		d.stopHangs()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if srv.Shutdown(ctx) != nil {
