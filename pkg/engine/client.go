@@ -272,6 +272,12 @@ func (c *Client) do(ctx context.Context, method, p string, query url.Values, bod
 	if err != nil {
 		return nil, err
 	}
+	if c.proto == "unix" || c.proto == "npipe" {
+		// As docker's client: the URL names the socket, so that errors
+		// read "Post \"http://%2Fvar%2Frun%2Fdocker.sock/v1.41/build…",
+		// and the Host header is the dummy host.
+		req.URL.Host, req.Host = c.addr, dummyHost
+	}
 	for k, v := range c.headers {
 		req.Header.Set(k, v)
 	}
@@ -325,7 +331,7 @@ func (c *Client) checkResponse(resp *http.Response) error {
 	if len(body) == 0 {
 		return &APIError{StatusCode: resp.StatusCode, Bare: true, Message: fmt.Sprintf(
 			"request returned %s for API route and version %s, check if the server supports the requested API version",
-			http.StatusText(resp.StatusCode), resp.Request.URL)}
+			resp.Status, resp.Request.URL)}
 	}
 	if resp.Header.Get("Content-Type") == "application/json" && !versionLess(c.version, "1.24") {
 		var e struct {
