@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -180,7 +181,7 @@ func (t *Tar) write(ctx context.Context, w io.Writer) error {
 // tarActive: entries below may be sent (docker's tar walk is here);
 // validating: docker's pre-validation walk is here too.
 func (t *Tar) walk(ctx context.Context, dir, rel string, tarActive bool, parent patternmatcher.MatchInfo, validating bool) error {
-	entries, err := os.ReadDir(dir)
+	names, err := readNames(dir)
 	if err != nil {
 		if validating {
 			return validationError(dir, err)
@@ -188,16 +189,15 @@ func (t *Tar) walk(ctx context.Context, dir, rel string, tarActive bool, parent 
 		t.opts.Warn(fmt.Sprintf("Tar: Can't stat file %s to tar: %s", t.dir, err))
 		return nil
 	}
-	for _, e := range entries {
+	for _, name := range names {
 		if err := ctx.Err(); err != nil {
 			return context.Cause(ctx)
 		}
-		name := e.Name()
 		relPath, absPath := name, filepath.Join(dir, name)
 		if rel != "" {
 			relPath = rel + "/" + name
 		}
-		fi, err := e.Info()
+		fi, err := os.Lstat(absPath)
 		if err != nil {
 			if validating {
 				return validationError(absPath, err)
@@ -245,6 +245,23 @@ func (t *Tar) walk(ctx context.Context, dir, rel string, tarActive bool, parent 
 		}
 	}
 	return nil
+}
+
+// readNames lists a directory in byte-wise order. Names alone take less
+// memory than os.ReadDir's entries in a directory of 100,000 files, and
+// every entry is lstat'ed anyway.
+func readNames(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(names)
+	return names, nil
 }
 
 func (t *Tar) validationExcluded(rel string) bool {
