@@ -389,7 +389,47 @@ func cases() []testCase {
 		{name: "quiet errorDetail code 3", tree: basic, args: []string{"-q"}, daemon: []enginetest.Option{enginetest.WithRecordedStream("run-exit3.jsonl")}},
 		{name: "iidfile in missing dir", tree: basic, args: []string{"--iidfile", "@ROOT@/nodir/iid"}},
 		{name: "non-JSON line", tree: basic, daemon: []enginetest.Option{enginetest.WithStream([]byte(`{"stream":"a\n"}` + "\r\nnot json\r\n"))}},
+
+		// --- faults (issue #6; pkg/engine/enginetest/faults.go)
+		{name: "HTTP error JSON 500", tree: basic, daemon: []enginetest.Option{enginetest.WithBuildError(500, "internal boom")},
+			check: []func(*testing.T, result){wantExit(1)}},
+		{name: "HTTP error plain text 404", tree: basic, daemon: []enginetest.Option{enginetest.WithBuildResponse(404, "text/plain; charset=utf-8", []byte("404 page not found\n"))},
+			check: []func(*testing.T, result){wantExit(1)}},
+		{name: "HTTP error empty body 503", tree: basic, daemon: []enginetest.Option{enginetest.WithBuildResponse(503, "text/plain", nil)},
+			check: []func(*testing.T, result){wantExit(1)}},
+		{name: "HTTP error empty body 503 tcp", tree: basic, tcp: true, daemon: []enginetest.Option{enginetest.WithBuildResponse(503, "text/plain", nil)}},
+		{name: "line over 1 MB", tree: basic, daemon: []enginetest.Option{enginetest.WithStream([]byte(
+			`{"stream":"` + strings.Repeat("y", 1<<20+4096) + `\n"}` + "\r\n" + `{"stream":"after\n"}` + "\r\n"))},
+			check: []func(*testing.T, result){wantExit(0)}},
+		{name: "truncated stream in a line", tree: basic, daemon: []enginetest.Option{enginetest.WithTruncatedStream(truncated(-20))},
+			check: []func(*testing.T, result){wantExit(1)}},
+		{name: "truncated stream after a line", tree: basic, daemon: []enginetest.Option{enginetest.WithTruncatedStream(truncated(1))},
+			check: []func(*testing.T, result){wantExit(1)}},
+		{name: "reset during upload", tree: withFile(file("big", strings.Repeat("z", 4<<20))),
+			daemon:    []enginetest.Option{enginetest.WithResetDuringUpload(64 << 10)},
+			normalize: []normalizer{dockerTarNoise, droppedConnection}, check: []func(*testing.T, result){wantExit(1)}},
+		{name: "reset during upload tcp", tree: withFile(file("big", strings.Repeat("z", 4<<20))), tcp: true,
+			daemon:    []enginetest.Option{enginetest.WithResetDuringUpload(64 << 10)},
+			normalize: []normalizer{dockerTarNoise, droppedConnection}, check: []func(*testing.T, result){wantExit(1)}},
+		// An exit status has 8 bits: code 256 exits 0 (with the message),
+		// for docker as for mybuild.
+		{name: "errorDetail code 256", tree: basic, daemon: []enginetest.Option{enginetest.WithStream([]byte(`{"errorDetail":{"code":256,"message":"wraps"},"error":"wraps"}` + "\r\n"))},
+			check: []func(*testing.T, result){wantExit(0)}},
 	}
+}
+
+// truncated is the recorded label.jsonl stream cut after its first n lines
+// (n > 0), or with its last -n bytes cut off (n < 0).
+func truncated(n int) []byte {
+	b := mustStream("label.jsonl")
+	if n < 0 {
+		return b[:len(b)+n]
+	}
+	end := 0
+	for range n {
+		end += bytes.IndexByte(b[end:], '\n') + 1
+	}
+	return b[:end]
 }
 
 // ctxHere is a context named "here" for the case's daemon.

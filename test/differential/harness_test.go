@@ -533,6 +533,16 @@ var dockerTarNoise = normalizer{"docker's tar noise", func(_ *testing.T, r *resu
 	r.Stderr = tarNoise.ReplaceAllString(r.Stderr, "")
 }}
 
+var connectTail = regexp.MustCompile(`(?m)^(error during connect: Post "[^"]*"): .*$`)
+
+// droppedConnection: which system call notices a connection the daemon
+// dropped, and so the end of the message ("write: broken pipe", "write:
+// connection reset by peer", "use of closed network connection"), depends
+// on timing, for docker as for mybuild.
+var droppedConnection = normalizer{"dropped connection", func(_ *testing.T, r *result, _ env) {
+	r.Stderr = connectTail.ReplaceAllString(r.Stderr, "${1}: <I/O error>")
+}}
+
 // compressedBody: gzip output differs between compressors; the entries are
 // compared after decompression and both bodies must be gzip.
 var compressedBody = normalizer{"compressed body", func(t *testing.T, r *result, e env) {
