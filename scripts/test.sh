@@ -11,6 +11,7 @@ export PATH="/usr/local/go/bin:$HOME/go/bin:$PATH"
 start=$SECONDS
 echo "== test daemon"
 bash scripts/test-daemon.sh
+bash scripts/test-podman.sh
 
 echo "== go vet ./..."
 go vet ./...
