@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/docker/go-connections/tlsconfig"
@@ -104,11 +105,11 @@ func fdDialer(num string) (func(context.Context) (net.Conn, error), error) {
 		return nil, fmt.Errorf("invalid fd:// host %q: want fd://N, N an inherited socket descriptor of 3 or more", "fd://"+num)
 	}
 	f := os.NewFile(uintptr(n), "fd://"+num)
-	if f == nil {
-		return nil, fmt.Errorf("fd://%d: not an open file descriptor", n)
-	}
 	conn, err := net.FileConn(f)
 	f.Close()
+	if errors.Is(err, syscall.EBADF) {
+		return nil, fmt.Errorf("fd://%d: not an open file descriptor", n)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("fd://%d is not a connected socket: %w", n, err)
 	}

@@ -52,15 +52,21 @@ func exitCode(err error, stderr io.Writer) int {
 		if st.Message != "" {
 			fmt.Fprintln(stderr, st.Message)
 		}
-		if st.Code == 0 {
-			return 1
-		}
-		return st.Code
+		return failureStatus(st.Code)
 	}
 	if se, ok := jsonstream.IsStreamError(err); ok {
 		fmt.Fprintln(stderr, se.Message)
-		return se.Code
+		return failureStatus(se.Code)
 	}
 	fmt.Fprintln(stderr, err)
 	return 1
+}
+
+// failureStatus is the exit status of a failure with code: 8 bits, as the
+// OS keeps of docker's, but never 0 (docker exits 0 for a code of 256).
+func failureStatus(code int) int {
+	if code &= 0xff; code == 0 {
+		return 1
+	}
+	return code
 }

@@ -341,11 +341,18 @@ func TestFaultDaemonAnswers(t *testing.T) {
 			wantStdout: "out\n\x1b[91merr\n\x1b[0m",
 		},
 		{
-			// The process exits 300 mod 256 = 44, as docker (see cmd/mybuild).
+			// 300 mod 256 = 44, as docker's process exits.
 			name:       "errorDetail code 300",
 			opt:        enginetest.WithStream([]byte(`{"errorDetail":{"code":300,"message":"big"},"error":"big"}` + "\r\n")),
-			wantCode:   300,
+			wantCode:   44,
 			wantStderr: fixed("big\n"),
+		},
+		{
+			// docker exits 0 here (256 mod 256); a failed build must not.
+			name:       "errorDetail code 256",
+			opt:        enginetest.WithStream([]byte(`{"errorDetail":{"code":256,"message":"wraps"},"error":"wraps"}` + "\r\n")),
+			wantCode:   1,
+			wantStderr: fixed("wraps\n"),
 		},
 		{
 			name:       "errorDetail code 0",

@@ -198,7 +198,7 @@ func (c *Client) Build(ctx context.Context, body io.Reader, o BuildOptions) (*Bu
 	resp, err := c.do(rctx, http.MethodPost, c.apiPath("/build"), q, body, h)
 	if err != nil {
 		cancel(nil)
-		return nil, err
+		return nil, c.withTLSAlert(err)
 	}
 	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: func() { cancel(nil) }}
 	if err := c.checkResponse(resp); err != nil {

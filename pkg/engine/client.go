@@ -67,6 +67,10 @@ type Client struct {
 	pinned     bool
 	negotiated bool
 	timeout    time.Duration
+	// tlsAlert is the TLS alert a ping got from the daemon (e.g. "certificate
+	// required"): the build request may fail later in its upload, with a
+	// write error that hides it.
+	tlsAlert error
 }
 
 // New returns a client for cfg.Host. It does not connect.
@@ -174,6 +178,7 @@ type Ping struct {
 func (c *Client) Ping(ctx context.Context) (Ping, error) {
 	p := path.Join("/", c.basePath, "/_ping")
 	resp, err := c.do(ctx, http.MethodHead, p, nil, nil, nil)
+	c.noteTLSAlert(err)
 	if err != nil {
 		var cf *ConnectionError
 		if errors.As(err, &cf) || ctx.Err() != nil {
@@ -186,6 +191,7 @@ func (c *Client) Ping(ctx context.Context) (Ping, error) {
 		}
 	}
 	resp, err = c.do(ctx, http.MethodGet, p, nil, nil, nil)
+	c.noteTLSAlert(err)
 	if err != nil {
 		return Ping{}, err
 	}
@@ -194,6 +200,25 @@ func (c *Client) Ping(ctx context.Context) (Ping, error) {
 		return c.pingHeaders(resp), err
 	}
 	return c.pingHeaders(resp), nil
+}
+
+// noteTLSAlert keeps the TLS alert err carries, if any.
+func (c *Client) noteTLSAlert(err error) {
+	var op *net.OpError
+	if c.scheme == "https" && errors.As(err, &op) && op.Op == "remote error" {
+		c.tlsAlert = op
+	}
+}
+
+// withTLSAlert reports a request's transport failure with the TLS alert a
+// ping got, when there was one: it is why the connection broke.
+func (c *Client) withTLSAlert(err error) error {
+	var te *TransportError
+	var ue *url.Error
+	if c.tlsAlert == nil || !errors.As(err, &te) || !errors.As(te.Err, &ue) {
+		return err
+	}
+	return &TransportError{Err: &url.Error{Op: ue.Op, URL: ue.URL, Err: c.tlsAlert}}
 }
 
 func (c *Client) parsePing(resp *http.Response) (Ping, error) {

