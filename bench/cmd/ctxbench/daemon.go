@@ -45,8 +45,11 @@ type daemon struct {
 	onBuild func(record) // called after each drained build, if set
 }
 
-func startDaemon() (*daemon, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// startDaemon serves the daemon on addr ("127.0.0.1:0" for the in-process
+// comparison; bench/netns.sh listens on an address in its own network
+// namespace).
+func startDaemon(addr string) (*daemon, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,7 @@
 // it, reporting medians and checking the performance targets.
 //
 //	ctxbench gen [-scale 1] [-work DIR]
-//	ctxbench serve          (just the draining daemon, for manual runs)
+//	ctxbench serve [-addr 127.0.0.1:0]   (just the draining daemon, for manual runs)
 //	ctxbench [-scale 1] [-runs 5] [-modes plain,compress] [-flat] \
 //	         [-mybuild PATH] [-docker PATH] [-work DIR] [-json FILE]
 //
@@ -56,10 +56,11 @@ func main() {
 // cmdServe runs only the draining daemon and logs each build it drains.
 func cmdServe(args []string) error {
 	fs := newFlagSet("serve")
+	addr := fs.String("addr", "127.0.0.1:0", "TCP address to listen on")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	d, err := startDaemon()
+	d, err := startDaemon(*addr)
 	if err != nil {
 		return err
 	}

@@ -293,7 +293,7 @@ func cmdRun(args []string) error {
 		"LANG=C.UTF-8",
 	}
 
-	d, err := startDaemon()
+	d, err := startDaemon("127.0.0.1:0")
 	if err != nil {
 		return err
 	}
