@@ -8,7 +8,6 @@ import (
 	"compress/gzip"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 
@@ -63,15 +62,9 @@ type testCase struct {
 	noBanner bool
 	// skip, when set, is why the case cannot run here.
 	skip string
-}
-
-// skipIfRoot is a skip reason when the tests run as root, for cases about
-// permission errors (root can read anything).
-func skipIfRoot() string {
-	if os.Geteuid() == 0 {
-		return "running as root: permission errors cannot be produced"
-	}
-	return ""
+	// unprivileged: permission errors are the point; when the tests run as
+	// root, both clients run as nobody (see runAsNobody).
+	unprivileged bool
 }
 
 // remoteContexts are served to the "remote URL" cases.
@@ -284,7 +277,16 @@ func cases() []testCase {
 		{name: "dockerignore is a symlink", tree: withFile(link(".dockerignore", "ignore.txt"), file("ignore.txt", "a\n"), file("a", "a"), file("b", "b"))},
 		{name: "Dockerfile symlink outside context", tree: []node{link("Dockerfile", "../Dockerfile.real"), file("a", "a")},
 			outside: []node{file("Dockerfile.real", dockerfile)}, check: []func(*testing.T, result){wantExit(1)}},
-		{name: "unreadable file", tree: withFile(fileMode("secret", "s", 0o000)), skip: skipIfRoot()},
+		{name: "unreadable file", tree: withFile(fileMode("secret", "s", 0o000)), unprivileged: true, normalize: []normalizer{abortedUpload}, check: []func(*testing.T, result){wantExit(1)}},
+		{name: "unreadable file excluded", tree: withFile(fileMode("secret", "s", 0o000), file(".dockerignore", "secret\n")), unprivileged: true, check: []func(*testing.T, result){wantExit(0)}},
+		{name: "unreadable directory", tree: withFile(file("locked/f", "f"), dirMode("locked", 0o000)), unprivileged: true, normalize: []normalizer{abortedUpload}, check: []func(*testing.T, result){wantExit(1)}},
+		{name: "unreadable directory excluded", tree: withFile(file("locked/f", "f"), dirMode("locked", 0o000), file(".dockerignore", "locked\n")),
+			unprivileged: true, normalize: []normalizer{abortedUpload}, check: []func(*testing.T, result){wantExit(1)}},
+		{name: "unreadable directory in an excluded one", tree: withFile(file("out/locked/f", "f"), dirMode("out/locked", 0o000), file("out/g", "g"), file(".dockerignore", "out\n")),
+			unprivileged: true, check: []func(*testing.T, result){wantExit(0)}},
+		{name: "unreadable Dockerfile", tree: []node{fileMode("Dockerfile", dockerfile, 0o200), file("a", "a")}, unprivileged: true,
+			normalize: []normalizer{abortedUpload}, check: []func(*testing.T, result){wantExit(1)}},
+		{name: "unlistable directory", tree: withFile(file("noread/f", "f"), dirMode("noread", 0o311)), unprivileged: true, normalize: []normalizer{abortedUpload}, check: []func(*testing.T, result){wantExit(1)}},
 		{name: "context is a symlink", outside: []node{link("ln", "ctx")}, tree: basic, cwd: ".", path: "ln"},
 
 		// --- stdin contexts (§2)

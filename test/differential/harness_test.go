@@ -45,20 +45,23 @@ type node struct {
 	kind    kind
 	path    string
 	content string
-	mode    os.FileMode // permission and setuid/setgid/sticky bits; 0 means 0644 (0755 for dirs)
+	mode    os.FileMode // permission and setuid/setgid/sticky bits, when chmod is set
+	chmod   bool        // mode is set (else 0644, 0755 for directories)
 	target  string      // symlink target, or the path a hard link points to
 }
 
 func file(path, content string) node { return node{path: path, content: content} }
 func fileMode(path, content string, mode os.FileMode) node {
-	return node{path: path, content: content, mode: mode}
+	return node{path: path, content: content, mode: mode, chmod: true}
 }
-func dir(path string) node                    { return node{kind: directory, path: path} }
-func dirMode(path string, m os.FileMode) node { return node{kind: directory, path: path, mode: m} }
-func link(path, target string) node           { return node{kind: symlink, path: path, target: target} }
-func hard(path, target string) node           { return node{kind: hardlink, path: path, target: target} }
-func pipe(path string) node                   { return node{kind: fifo, path: path} }
-func sock(path string) node                   { return node{kind: socket, path: path} }
+func dir(path string) node { return node{kind: directory, path: path} }
+func dirMode(path string, m os.FileMode) node {
+	return node{kind: directory, path: path, mode: m, chmod: true}
+}
+func link(path, target string) node { return node{kind: symlink, path: path, target: target} }
+func hard(path, target string) node { return node{kind: hardlink, path: path, target: target} }
+func pipe(path string) node         { return node{kind: fifo, path: path} }
+func sock(path string) node         { return node{kind: socket, path: path} }
 
 // dockerfile is the Dockerfile most cases use.
 const dockerfile = "FROM scratch\nLABEL org.example.differential=1\n"
@@ -100,12 +103,13 @@ func makeTree(t *testing.T, root string, nodes []node) {
 		if err != nil {
 			t.Fatalf("make %s: %v", n.path, err)
 		}
-		if n.mode != 0 && n.kind != symlink {
+		if n.chmod && n.kind != symlink && n.kind != directory {
 			if err := os.Chmod(p, n.mode); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
+	defer chmodDirs(t, root, nodes) // after the mtimes: a closed directory cannot be walked
 	err := filepath.WalkDir(root, func(p string, _ os.DirEntry, err error) error {
 		paths = append(paths, p)
 		return err
@@ -268,6 +272,7 @@ func runClient(t *testing.T, tc testCase, e env, c client) result {
 	if tc.stdin != nil {
 		cmd.Stdin = bytes.NewReader(tc.stdin)
 	}
+	runAsNobody(t, tc, e, cmd)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()
