@@ -45,7 +45,7 @@ func TestTTYPullProgress(t *testing.T) {
 		t.Skip("tmux is not installed: this test runs mybuild in a tmux pane (apt-get install tmux)")
 	}
 	start := time.Now()
-	bin := buildBinary(t)
+	bin := mybuildBinary(t)
 	t.Logf("go build: %v", time.Since(start).Round(time.Millisecond))
 
 	hold := newHoldHandler(enginetest.New(
@@ -164,22 +164,6 @@ func shellQuote(args ...string) string {
 		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 	}
 	return strings.Join(q, " ")
-}
-
-// buildBinary builds ./cmd/mybuild into a temporary directory, without
-// symbol tables (-s -w), which halves the link time on a loaded machine.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go command is needed to build mybuild: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "mybuild")
-	cmd := exec.Command(goTool, "build", "-ldflags=-s -w", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // shortTempDir is a temporary directory with a short path: unix socket
