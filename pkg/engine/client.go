@@ -124,7 +124,15 @@ func New(cfg Config) (*Client, error) {
 		}
 		// docker's socket transport asks for no compressed responses.
 		tr.DisableCompression = true
-	case "npipe", "ssh", "fd":
+	case "npipe":
+		if cfg.Dialer == nil {
+			cfg.Dialer = pipeDialer(addr, dialTimeout)
+		}
+		if cfg.Dialer == nil {
+			return nil, fmt.Errorf("protocol %q is not supported on this platform", proto)
+		}
+		tr.DisableCompression = true
+	case "ssh", "fd":
 		if cfg.Dialer == nil {
 			return nil, fmt.Errorf("protocol %q is not supported on this platform", proto)
 		}

@@ -15,8 +15,6 @@ const (
 	defaultTLSHost    = "tcp://localhost:2376"
 )
 
-// DefaultHost is the daemon address used when nothing else is configured.
-const DefaultHost = "unix://" + DefaultUnixSocket
 
 // ParseHost normalises a daemon address as docker's -H flag and DOCKER_HOST
 // do: a bare host:port means tcp, missing parts get defaults, and an empty
