@@ -110,10 +110,10 @@ func New(cfg Config) (*Client, error) {
 		if u, err := url.Parse("tcp://" + addr); err == nil && u.Path != "" {
 			c.addr, c.basePath = u.Host, u.Path
 		}
+		// The address given is the daemon's, or a proxy's (HTTP_PROXY
+		// applies to tcp endpoints, as for docker).
 		tr.Proxy = http.ProxyFromEnvironment
-		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, "tcp", c.addr)
-		}
+		tr.DialContext = dialer.DialContext
 		if cfg.TLS != nil {
 			tr.TLSClientConfig = cfg.TLS
 			c.scheme = "https"
