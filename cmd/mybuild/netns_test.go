@@ -31,15 +31,8 @@ const credentialsConfig = `{"auths":{"registry.example":{"auth":"dXNlcjpzZWNyZXQ
 // MYBUILD_NO_CREDENTIALS_WARNING silences it, and a loopback daemon or no
 // credentials give no warning.
 func TestCredentialsWarningOverPlainTCP(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("making a network namespace needs root")
-	}
-	ipTool, err := exec.LookPath("ip")
-	if err != nil {
-		t.Skip("no ip command (iproute2) to make a network namespace")
-	}
 	bin := mybuildBinary(t)
-	remote := netnsDaemon(t, ipTool)
+	remote := netnsDaemon(t)
 	local := enginetest.New()
 	loopback := local.ListenTCP(t)
 
@@ -111,8 +104,15 @@ type remoteDaemon struct {
 // 10.213.N.2:2375 inside it, until the test ends. The listening socket is
 // made by a thread that entered the namespace; that thread is discarded
 // afterwards.
-func netnsDaemon(t *testing.T, ipTool string) remoteDaemon {
+func netnsDaemon(t *testing.T) remoteDaemon {
 	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("making a network namespace needs root")
+	}
+	ipTool, err := exec.LookPath("ip")
+	if err != nil {
+		t.Skip("no ip command (iproute2) to make a network namespace")
+	}
 	id := os.Getpid() % 100000
 	ns := fmt.Sprintf("mybuild-test-%d", id)
 	hostIf, nsIf := fmt.Sprintf("mbh%d", id), fmt.Sprintf("mbn%d", id)

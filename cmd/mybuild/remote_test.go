@@ -23,15 +23,8 @@ import (
 // HTTP_PROXY/NO_PROXY apply to the daemon connection as they do for docker
 // (Go never proxies loopback, so this needs a non-loopback daemon).
 func TestRemoteDaemon(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("making a network namespace needs root")
-	}
-	ipTool, err := exec.LookPath("ip")
-	if err != nil {
-		t.Skip("no ip command (iproute2) to make a network namespace")
-	}
 	bin := mybuildBinary(t)
-	remote := netnsDaemon(t, ipTool)
+	remote := netnsDaemon(t)
 	host := "tcp://" + remote.addr
 	ctxDir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
