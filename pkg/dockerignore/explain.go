@@ -2,6 +2,7 @@ package dockerignore
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,12 +28,19 @@ func ReadRules(dir string) ([]Rule, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return parseRules(f)
+}
+
+// parseRules reads .dockerignore content as ReadRules does.
+func parseRules(r io.Reader) ([]Rule, error) {
 	var rules []Rule
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	for line := 1; sc.Scan(); line++ {
 		text := sc.Text()
-		if line == 1 {
-			text = strings.TrimPrefix(text, "\uFEFF")
+		if line > 1 {
+			// The parser drops a BOM from its first line only: a later
+			// line keeps it, as it does in the whole file.
+			text = "\n" + text
 		}
 		// One line through docker's own parser gives its pattern, if any.
 		pats, err := ignorefile.ReadAll(strings.NewReader(text))
