@@ -297,7 +297,9 @@ func renderProgress(p *Progress, width int, now func() time.Time) (bar, rest str
 		}
 		return "", fmt.Sprintf("%d %s", p.Current, p.Units)
 	}
-	percentage := min(int(float64(p.Current)/float64(p.Total)*100)/2, 50)
+	// Clamped before the conversion: a negative or huge current (which
+	// no real daemon sends) must not make a negative bar length.
+	percentage := int(min(max(float64(p.Current)/float64(p.Total), 0), 1)*100) / 2
 	if width > 110 {
 		bar = "[" + strings.Repeat("=", percentage) + ">" + strings.Repeat(" ", max(50-percentage, 0)) + "] "
 	}
