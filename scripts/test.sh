@@ -21,5 +21,6 @@ export MYBUILD_E2E=1
 # -p 2: two packages at a time on CI's 2 cores. The e2e package is a single test binary whose
 # tests run one after another (they share one daemon); its own budget is well under 10 min.
 go test -count=1 -p 2 -timeout 15m "$@" ./...
+bash scripts/fuzz.sh
 
 echo "== all tests passed in $((SECONDS - start))s"

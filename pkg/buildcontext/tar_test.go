@@ -68,7 +68,7 @@ func readEntries(t *testing.T, r io.Reader) []entry {
 
 // tree describes files to create: a name ending in "/" is a directory,
 // "->" makes a symlink, "=>" a hard link, "|" a FIFO.
-func makeTree(t *testing.T, spec []string) string {
+func makeTree(t testing.TB, spec []string) string {
 	t.Helper()
 	dir := t.TempDir()
 	mtime := time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC)
@@ -114,7 +114,7 @@ func makeTree(t *testing.T, spec []string) string {
 	return dir
 }
 
-func mustDir(t *testing.T, p string) {
+func mustDir(t testing.TB, p string) {
 	t.Helper()
 	if err := os.MkdirAll(p, 0o755); err != nil {
 		t.Fatal(err)
