@@ -11,64 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mybuild/mybuild/internal/testfs"
 )
-
-// sparseFile makes name of the given size with only its last byte
-// written, or skips the test when the file system cannot hold it sparse
-// (it would then take the whole size on disk).
-func sparseFile(t *testing.T, name string, size int64, last byte) {
-	t.Helper()
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(filepath.Dir(name), &st); err != nil {
-		t.Fatal(err)
-	}
-	if free := int64(st.Bavail) * st.Bsize; free < 64<<20 {
-		t.Skipf("only %d bytes free on the file system of %s: a sparse file test needs 64 MiB", free, name)
-	}
-	// Probe with 64 MiB first: on a file system without holes, that is
-	// all the test ever writes.
-	probe := name + ".probe"
-	sparse := holey(t, probe, 64<<20, last)
-	os.Remove(probe)
-	if !sparse {
-		t.Skipf("the file system of %s does not support sparse files: a 64 MiB file with one byte written takes its whole size", name)
-	}
-	if !holey(t, name, size, last) {
-		t.Fatalf("%s: the probe was sparse but the %d-byte file is not", name, size)
-	}
-}
-
-// holey writes size bytes (a hole, then last) and reports whether the
-// file takes less than 1 MiB on disk; a file that does not is removed.
-func holey(t *testing.T, name string, size int64, last byte) bool {
-	t.Helper()
-	f, err := os.Create(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := f.Truncate(size - 1); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteAt([]byte{last}, size-1); err != nil {
-		t.Fatal(err)
-	}
-	var st syscall.Stat_t
-	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
-		t.Fatal(err)
-	}
-	if st.Size != size {
-		t.Fatalf("%s: size %d, want %d", name, st.Size, size)
-	}
-	if st.Blocks*512 >= 1<<20 {
-		os.Remove(name)
-		return false
-	}
-	return true
-}
 
 // TestTarSparseFileOver8GiB sends a file one byte over 8 GiB, too large for
 // the USTAR size field (11 octal digits, 8 GiB - 1): its header must carry a
@@ -81,7 +28,7 @@ func TestTarSparseFileOver8GiB(t *testing.T) {
 	t.Parallel()
 	const size = 8<<30 + 1
 	dir := makeTree(t, []string{"Dockerfile=FROM scratch\n", "z=after"})
-	sparseFile(t, filepath.Join(dir, "huge"), size, '!')
+	testfs.SparseFile(t, filepath.Join(dir, "huge"), size, '!')
 
 	start := time.Now()
 	tt, err := NewTar(dir, TarOptions{})
@@ -152,7 +99,7 @@ func TestTarSparseFileDataAndHoles(t *testing.T) {
 	dir := makeTree(t, []string{"Dockerfile=FROM scratch\n"})
 	name := filepath.Join(dir, "sparse")
 	const size = 16 << 20
-	sparseFile(t, name, size, 'e')
+	testfs.SparseFile(t, name, size, 'e')
 	want := make([]byte, size)
 	want[size-1] = 'e'
 	f, err := os.OpenFile(name, os.O_WRONLY, 0)
@@ -201,7 +148,7 @@ func TestTarSparseFileDataAndHoles(t *testing.T) {
 func TestTarSparseFileShrinksWhileSent(t *testing.T) {
 	t.Parallel()
 	dir := makeTree(t, []string{"Dockerfile=FROM scratch\n"})
-	sparseFile(t, filepath.Join(dir, "sparse"), 8<<20, 'e')
+	testfs.SparseFile(t, filepath.Join(dir, "sparse"), 8<<20, 'e')
 	got := streamChanging(t, dir, at(eventHeader, dir, "sparse", func(abs string) { must(t, os.Truncate(abs, 1<<20)) }))
 	want := fmt.Sprintf("error checking context: file ('%s') shrank from %d to %d bytes while it was being sent", filepath.Join(dir, "sparse"), 8<<20, 1<<20)
 	if got.err == nil || got.err.Error() != want {
