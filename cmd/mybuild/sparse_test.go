@@ -3,17 +3,15 @@
 package main
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
-	"fmt"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -77,8 +75,8 @@ func TestSparseFileOver8GiBUpload(t *testing.T) {
 	if err != nil {
 		t.Fatalf("mybuild: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
-	if problem := v.result(); problem != "" {
-		t.Fatal(problem)
+	if err := v.result(); err != nil {
+		t.Fatal(err)
 	}
 	if !strings.Contains(stdout.String(), "Sending build context to Docker daemon   8.59GB") {
 		t.Errorf("stdout lacks the 8.59GB upload line:\n%s", stdout.String())
@@ -90,81 +88,30 @@ func TestSparseFileOver8GiBUpload(t *testing.T) {
 	}
 }
 
-// tarVerifier reads a build context as it arrives and checks one entry:
-// its size, the PAX size record, zeros up to its last byte.
+// tarVerifier checks the build context a daemon receives with
+// testfs.CheckSparseTar.
 type tarVerifier struct {
 	name string
 	size int64
 	last byte
 
-	mu      sync.Mutex
-	done    bool
-	problem string
+	mu   sync.Mutex
+	done bool
+	err  error
 }
 
 func (v *tarVerifier) check(body io.Reader) {
-	problem := v.read(body)
+	err := testfs.CheckSparseTar(body, []string{"Dockerfile", v.name}, v.name, v.size, v.last)
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.done, v.problem = true, problem
+	v.done, v.err = true, err
 }
 
-func (v *tarVerifier) result() string {
+func (v *tarVerifier) result() error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if !v.done {
-		return "the daemon received no build"
+		return errors.New("the daemon received no build")
 	}
-	return v.problem
-}
-
-func (v *tarVerifier) read(body io.Reader) string {
-	tr := tar.NewReader(body)
-	var names []string
-	zero := make([]byte, 1<<20)
-	buf := make([]byte, 1<<20)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Sprintf("reading the tar after %q: %v", names, err)
-		}
-		names = append(names, h.Name)
-		if h.Name != v.name {
-			continue
-		}
-		if h.Size != v.size || h.PAXRecords["size"] != strconv.FormatInt(v.size, 10) {
-			return fmt.Sprintf("%s: size %d, PAX records %q; want %d in a PAX size record", h.Name, h.Size, h.PAXRecords, v.size)
-		}
-		var n int64
-		for {
-			m, err := io.ReadFull(tr, buf)
-			chunk := buf[:m]
-			if n+int64(m) == v.size {
-				if m == 0 || chunk[m-1] != v.last {
-					return fmt.Sprintf("%s: the last byte is not the one written", h.Name)
-				}
-				chunk = chunk[:m-1]
-			}
-			if !bytes.Equal(chunk, zero[:len(chunk)]) {
-				return fmt.Sprintf("%s: a non-zero byte in the hole after offset %d", h.Name, n)
-			}
-			n += int64(m)
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				break
-			}
-			if err != nil {
-				return fmt.Sprintf("%s: reading after %d bytes: %v", h.Name, n, err)
-			}
-		}
-		if n != v.size {
-			return fmt.Sprintf("%s: %d bytes, want %d", h.Name, n, v.size)
-		}
-	}
-	if strings.Join(names, " ") != "Dockerfile "+v.name {
-		return fmt.Sprintf("entries %q, want Dockerfile and %s", names, v.name)
-	}
-	return ""
+	return v.err
 }

@@ -4,8 +4,15 @@
 package testfs
 
 import (
+	"archive/tar"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"syscall"
 	"testing"
 )
@@ -61,4 +68,66 @@ func holey(t testing.TB, name string, size int64, last byte) bool {
 		return false
 	}
 	return true
+}
+
+// CheckSparseTar reads a tar stream to its end, storing nothing, and
+// checks that it holds exactly the entries names, among them sparse: size
+// bytes, given in a PAX size record, of zeros ending with last (what
+// SparseFile makes).
+func CheckSparseTar(r io.Reader, names []string, sparse string, size int64, last byte) error {
+	tr := tar.NewReader(r)
+	var got []string
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("reading the tar after %q: %w", got, err)
+		}
+		got = append(got, h.Name)
+		if h.Name != sparse {
+			continue
+		}
+		if h.Size != size || h.PAXRecords["size"] != strconv.FormatInt(size, 10) || h.Format != tar.FormatPAX {
+			return fmt.Errorf("%s: size %d, PAX records %q, format %v; want %d in a PAX size record", h.Name, h.Size, h.PAXRecords, h.Format, size)
+		}
+		if err := checkZerosThen(tr, size, last); err != nil {
+			return fmt.Errorf("%s: %w", h.Name, err)
+		}
+	}
+	if !slices.Equal(got, names) {
+		return fmt.Errorf("entries %q, want %q", got, names)
+	}
+	return nil
+}
+
+func checkZerosThen(r io.Reader, size int64, last byte) error {
+	zero := make([]byte, 1<<20)
+	buf := make([]byte, 1<<20)
+	var n int64
+	for {
+		m, err := io.ReadFull(r, buf)
+		chunk := buf[:m]
+		if n+int64(m) == size {
+			if m == 0 || chunk[m-1] != last {
+				return errors.New("the last byte is not the one written")
+			}
+			chunk = chunk[:m-1]
+		}
+		if !bytes.Equal(chunk, zero[:len(chunk)]) {
+			return fmt.Errorf("a non-zero byte in the hole after offset %d", n)
+		}
+		n += int64(m)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("reading after %d bytes: %w", n, err)
+		}
+	}
+	if n != size {
+		return fmt.Errorf("%d bytes, want %d", n, size)
+	}
+	return nil
 }

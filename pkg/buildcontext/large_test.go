@@ -3,14 +3,12 @@
 package buildcontext
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -37,52 +35,8 @@ func TestTarSparseFileOver8GiB(t *testing.T) {
 	}
 	rc := tt.Stream(context.Background())
 	defer rc.Close()
-	tr := tar.NewReader(rc)
-	var names []string
-	zero := make([]byte, 1<<20)
-	buf := make([]byte, 1<<20)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("reading the tar after %q: %v", names, err)
-		}
-		names = append(names, h.Name)
-		if h.Name != "huge" {
-			continue
-		}
-		if h.Size != size || h.PAXRecords["size"] != strconv.Itoa(size) || h.Format != tar.FormatPAX {
-			t.Errorf("huge: size %d, PAX records %q, format %v; want size %d in a PAX size record", h.Size, h.PAXRecords, h.Format, int64(size))
-		}
-		var n int64
-		for {
-			m, err := io.ReadFull(tr, buf)
-			chunk := buf[:m]
-			if n+int64(m) == size {
-				if m == 0 || chunk[m-1] != '!' {
-					t.Fatalf("huge: the last byte is not the one written")
-				}
-				chunk = chunk[:m-1]
-			}
-			if !bytes.Equal(chunk, zero[:len(chunk)]) {
-				t.Fatalf("huge: a non-zero byte in the hole after offset %d", n)
-			}
-			n += int64(m)
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				break
-			}
-			if err != nil {
-				t.Fatalf("huge: reading after %d bytes: %v", n, err)
-			}
-		}
-		if n != size {
-			t.Fatalf("huge: read %d bytes, want %d", n, int64(size))
-		}
-	}
-	if want := []string{"Dockerfile", "huge", "z"}; len(names) != 3 || names[0] != want[0] || names[1] != want[1] || names[2] != want[2] {
-		t.Errorf("entries = %q, want %q", names, want)
+	if err := testfs.CheckSparseTar(rc, []string{"Dockerfile", "huge", "z"}, "huge", size, '!'); err != nil {
+		t.Fatal(err)
 	}
 	if rest, err := io.Copy(io.Discard, rc); err != nil || rest != 0 {
 		t.Errorf("after the end-of-archive marker: %d bytes, %v", rest, err)
