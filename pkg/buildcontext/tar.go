@@ -22,7 +22,9 @@ import (
 
 // ContextError is a problem with the context that docker reports before it
 // sends anything ("error checking context: …"). mybuild finds it while
-// streaming, in one walk, and aborts the upload with it.
+// streaming, in one walk, and aborts the upload with it. A file that
+// shrinks or fails to read once its header is sent is reported the same
+// way (docker sends a truncated tar then).
 type ContextError struct{ Err error }
 
 func (e *ContextError) Error() string { return "error checking context: " + e.Err.Error() }
