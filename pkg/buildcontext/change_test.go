@@ -160,7 +160,7 @@ func TestTarFileShrinksWhileSent(t *testing.T) {
 	if !errors.As(got.err, &ce) {
 		t.Fatalf("stream ended with %v, want a ContextError (a clean EOF would hand the daemon a short entry)", got.err)
 	}
-	want := fmt.Sprintf("error checking context: file ('%s') shrank from 100000 to 10 bytes while it was being sent", filepath.Join(dir, "m"))
+	want := fmt.Sprintf("error checking context: file ('%s') shrank while it was being sent: it ended after 10 of the 100000 bytes it had when listed", filepath.Join(dir, "m"))
 	if got.err.Error() != want {
 		t.Errorf("error = %q, want %q", got.err, want)
 	}

@@ -104,7 +104,7 @@ func TestTarSparseFileShrinksWhileSent(t *testing.T) {
 	dir := makeTree(t, []string{"Dockerfile=FROM scratch\n"})
 	testfs.SparseFile(t, filepath.Join(dir, "sparse"), 8<<20, 'e')
 	got := streamChanging(t, dir, at(eventHeader, dir, "sparse", func(abs string) { must(t, os.Truncate(abs, 1<<20)) }))
-	want := fmt.Sprintf("error checking context: file ('%s') shrank from %d to %d bytes while it was being sent", filepath.Join(dir, "sparse"), 8<<20, 1<<20)
+	want := fmt.Sprintf("error checking context: file ('%s') shrank while it was being sent: it ended after %d of the %d bytes it had when listed", filepath.Join(dir, "sparse"), 1<<20, 8<<20)
 	if got.err == nil || got.err.Error() != want {
 		t.Errorf("stream ended with %v, want %q", got.err, want)
 	}

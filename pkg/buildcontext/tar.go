@@ -521,7 +521,7 @@ func (t *Tar) copyContent(abs string, f *os.File, size int64, holes bool) error 
 		}
 	}
 	if sent < size {
-		return &ContextError{Err: fmt.Errorf("file ('%s') shrank from %d to %d bytes while it was being sent", abs, size, sent)}
+		return &ContextError{Err: fmt.Errorf("file ('%s') shrank while it was being sent: it ended after %d of the %d bytes it had when listed", abs, sent, size)}
 	}
 	if n, _ := f.ReadAt(t.buf[:1], size); n > 0 {
 		t.opts.Warn(fmt.Sprintf("File %s grew while it was being sent: only its first %d bytes, its size when it was listed, were sent", abs, size))
