@@ -417,7 +417,7 @@ func cases() []testCase {
 		// message) as if the build had worked.
 		{name: "errorDetail code 256", tree: basic, daemon: []enginetest.Option{enginetest.WithStream([]byte(`{"errorDetail":{"code":256,"message":"wraps"},"error":"wraps"}` + "\r\n"))},
 			check: []func(*testing.T, result){wantExit(0)},
-			skip: "deliberate difference (README): a failed build never exits 0; mybuild exits 1 where docker's code 256 wraps to 0"},
+			skip:  "deliberate difference (README): a failed build never exits 0; mybuild exits 1 where docker's code 256 wraps to 0"},
 	}
 }
 

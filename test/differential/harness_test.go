@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -160,7 +161,10 @@ type env struct {
 	network string // the daemon's: "unix" or "tcp"
 	addr    string // socket path or host:port
 	config  string // DOCKER_CONFIG
-	url     string // a web server with remote contexts (see remoteContexts)
+	// tcp, for a tcp daemon, is its listener, kept open for both clients
+	// so that no other process can take the port between the two runs.
+	tcp *net.TCPListener
+	url string // a web server with remote contexts (see remoteContexts)
 }
 
 // host is the daemon as -H and DOCKER_HOST take it.
@@ -216,7 +220,15 @@ func runClient(t *testing.T, tc testCase, e env, c client) result {
 	}
 
 	d := enginetest.New(append([]enginetest.Option{enginetest.WithEntryContent(4096)}, tc.daemon...)...)
-	stop, err := d.Start(e.network, e.addr)
+	var stop func()
+	var err error
+	if e.tcp != nil {
+		if err = d.Err(); err == nil {
+			stop = d.Serve(reuse(e.tcp))
+		}
+	} else {
+		stop, err = d.Start(e.network, e.addr)
+	}
 	if err != nil {
 		t.Fatalf("start fake daemon: %v", err)
 	}
@@ -317,6 +329,35 @@ const banner = "DEPRECATED: The legacy builder is deprecated and will be removed
 	"            BuildKit is currently disabled; enable it by removing the DOCKER_BUILDKIT=0\n" +
 	"            environment-variable.\n\n"
 
+// reusedListener lends a listener to one fake daemon: its Close only stops
+// that daemon's Accept (through a deadline), leaving the socket open for
+// the next one.
+type reusedListener struct {
+	*net.TCPListener
+	closed atomic.Bool
+}
+
+func reuse(ln *net.TCPListener) *reusedListener {
+	_ = ln.SetDeadline(time.Time{})
+	return &reusedListener{TCPListener: ln}
+}
+
+func (l *reusedListener) Accept() (net.Conn, error) {
+	c, err := l.TCPListener.Accept()
+	if l.closed.Load() {
+		if c != nil {
+			c.Close()
+		}
+		return nil, net.ErrClosed
+	}
+	return c, err
+}
+
+func (l *reusedListener) Close() error {
+	l.closed.Store(true)
+	return l.TCPListener.SetDeadline(time.Now())
+}
+
 // writeBin installs an executable script in <root>/bin, first on PATH.
 func writeBin(t *testing.T, root, name, script string) {
 	t.Helper()
@@ -351,8 +392,8 @@ func runCase(t *testing.T, tc testCase, url string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.network, e.addr = "tcp", ln.Addr().String()
-		_ = ln.Close()
+		t.Cleanup(func() { _ = ln.Close() })
+		e.network, e.addr, e.tcp = "tcp", ln.Addr().String(), ln.(*net.TCPListener)
 	}
 
 	work := filepath.Join(root, "w")
@@ -573,6 +614,7 @@ func madeNow(names ...string) normalizer {
 				en := &r.Builds[i].Entries[j]
 				if slices.Contains(names, en.Name) {
 					en.ModTime = time.Time{}
+					r.Builds[i].BodySHA256 = ""
 				}
 			}
 		}
