@@ -15,7 +15,6 @@ const (
 	defaultTLSHost    = "tcp://localhost:2376"
 )
 
-
 // ParseHost normalises a daemon address as docker's -H flag and DOCKER_HOST
 // do: a bare host:port means tcp, missing parts get defaults, and an empty
 // value means the local socket (or tcp://localhost:2376 with TLS).
