@@ -13,7 +13,12 @@ echo "== test daemon"
 bash scripts/test-daemon.sh
 bash scripts/test-podman.sh
 
-echo "== go vet ./..."
+echo "== gofmt, go vet ./..."
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+  echo "not gofmt-formatted:" $unformatted >&2
+  exit 1
+fi
 go vet ./...
 
 echo "== go test ./... (MYBUILD_E2E=1)"
@@ -21,6 +26,8 @@ export MYBUILD_E2E=1
 # -p 2: two packages at a time on CI's 2 cores. The e2e package is a single test binary whose
 # tests run one after another (they share one daemon); its own budget is well under 10 min.
 go test -count=1 -p 2 -timeout 15m "$@" ./...
+
+echo "== fuzz targets (scripts/fuzz.sh)"
 bash scripts/fuzz.sh
 
 echo "== all tests passed in $((SECONDS - start))s"

@@ -117,4 +117,3 @@ func TestDisplayTTYOddProgress(t *testing.T) {
 		}
 	}
 }
-
