@@ -7,7 +7,7 @@ import (
 	"github.com/klauspost/pgzip"
 )
 
-// Compress gzips r on the fly with pgzip (four 512 KiB blocks in flight:
+// Compress gzips r on the fly with pgzip (four 256 KiB blocks in flight:
 // near single-stream gzip size, peak memory below docker's; default level,
 // the daemon detects gzip by its magic bytes). The returned reader ends
 // with r's error, if any; closing it closes r.
@@ -16,7 +16,7 @@ func Compress(r io.ReadCloser) io.ReadCloser {
 	go func() {
 		zw, err := pgzip.NewWriterLevel(pw, gzip.DefaultCompression)
 		if err == nil {
-			err = zw.SetConcurrency(512<<10, 4)
+			err = zw.SetConcurrency(256<<10, 4)
 		}
 		if err == nil {
 			_, err = io.Copy(zw, r)
