@@ -38,17 +38,24 @@ func (p *process) stderr() string { b, _ := os.ReadFile(p.stderrFile); return st
 // startMybuild runs bin on the context dir against host.
 func startMybuild(t *testing.T, bin, host, dir string, args ...string) *process {
 	t.Helper()
+	return startMybuildEnv(t, bin, host, dir, nil, append(args, ".")...)
+}
+
+// startMybuildEnv runs bin with args (the context included) in dir against
+// host, with env added to a minimal environment.
+func startMybuildEnv(t *testing.T, bin, host, dir string, env []string, args ...string) *process {
+	t.Helper()
 	out := t.TempDir()
 	p := &process{done: make(chan struct{}), stdoutFile: filepath.Join(out, "stdout"), stderrFile: filepath.Join(out, "stderr")}
-	p.cmd = exec.Command(bin, append(args, ".")...)
+	p.cmd = exec.Command(bin, args...)
 	p.cmd.Dir = dir
-	p.cmd.Env = []string{
+	p.cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + os.Getenv("HOME"),
 		"DOCKER_CONFIG=" + t.TempDir(),
 		"DOCKER_HOST=" + host,
 		"DOCKER_BUILDKIT=0",
-	}
+	}, env...)
 	p.cmd.Stdout, p.cmd.Stderr = createFile(t, p.stdoutFile), createFile(t, p.stderrFile)
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -124,10 +131,7 @@ func slowStream() []byte {
 
 func TestSignals(t *testing.T) {
 	t.Parallel()
-	bin := filepath.Join(t.TempDir(), "mybuild")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := mybuildBinary(t)
 	small := t.TempDir()
 	if err := os.WriteFile(filepath.Join(small, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
 		t.Fatal(err)
