@@ -113,11 +113,11 @@ func fdDialer(num string) (func(context.Context) (net.Conn, error), error) {
 	if err != nil {
 		return nil, fmt.Errorf("fd://%d is not a connected socket: %w", n, err)
 	}
-	var once sync.Mutex
+	var mu sync.Mutex
 	used := false
 	return func(context.Context) (net.Conn, error) {
-		once.Lock()
-		defer once.Unlock()
+		mu.Lock()
+		defer mu.Unlock()
 		if used {
 			return nil, fmt.Errorf("fd://%d: the connection was closed and cannot be opened again", n)
 		}
