@@ -22,7 +22,7 @@ import (
 func TestSignalRemovesGitClone(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("no git")
+		skipUnlessCI(t, "no git")
 	}
 	bin := mybuildBinary(t)
 	url := serveGitRepo(t, map[string]string{"Dockerfile": "FROM scratch\n", "app/main.go": "package main\n"})
@@ -93,7 +93,7 @@ func serveGitRepo(t *testing.T, files map[string]string) string {
 	cmd := exec.Command("git", "daemon", "--reuseaddr", "--export-all", "--base-path="+base,
 		"--listen=127.0.0.1", "--port="+strconv.Itoa(port), base)
 	if err := cmd.Start(); err != nil {
-		t.Skipf("git daemon: %v", err)
+		skipUnlessCI(t, "git daemon: %v", err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	addr := "127.0.0.1:" + strconv.Itoa(port)

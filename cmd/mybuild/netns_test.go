@@ -107,11 +107,11 @@ type remoteDaemon struct {
 func netnsDaemon(t *testing.T) remoteDaemon {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("making a network namespace needs root")
+		skipUnlessCI(t, "making a network namespace needs root")
 	}
 	ipTool, err := exec.LookPath("ip")
 	if err != nil {
-		t.Skip("no ip command (iproute2) to make a network namespace")
+		skipUnlessCI(t, "no ip command (iproute2) to make a network namespace")
 	}
 	id := os.Getpid() % 100000
 	ns := fmt.Sprintf("mybuild-test-%d", id)
@@ -124,7 +124,7 @@ func netnsDaemon(t *testing.T) remoteDaemon {
 		}
 	}
 	if out, err := exec.Command(ipTool, "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Skipf("cannot make a network namespace (ip netns add: %v: %s)", err, bytes.TrimSpace(out))
+		skipUnlessCI(t, "cannot make a network namespace (ip netns add: %v: %s)", err, bytes.TrimSpace(out))
 	}
 	t.Cleanup(func() {
 		// Deleting one end of the pair deletes the other; the namespace

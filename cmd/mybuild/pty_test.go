@@ -42,7 +42,7 @@ const pullHoldLines = 36
 func TestTTYPullProgress(t *testing.T) {
 	tmuxPath, err := exec.LookPath("tmux")
 	if err != nil {
-		t.Skip("tmux is not installed: this test runs mybuild in a tmux pane (apt-get install tmux)")
+		skipUnlessCI(t, "tmux is not installed: this test runs mybuild in a tmux pane (apt-get install tmux)")
 	}
 	start := time.Now()
 	bin := mybuildBinary(t)
