@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -62,7 +61,10 @@ func runBuild(ctx context.Context, o *BuildOptions) error {
 	if err := checkInvocation(o); err != nil {
 		return err
 	}
-	if err := chooseCompression(ctx, o, client.Host()); err != nil {
+	// Whether the daemon is on another machine may take a DNS lookup:
+	// asked at most once, and only if compression or the warning needs it.
+	remote := sync.OnceValue(func() bool { return isRemote(ctx, client.Host()) })
+	if err := chooseCompression(o, remote); err != nil {
 		return err
 	}
 	out := newOutputs(o)
@@ -76,7 +78,7 @@ func runBuild(ctx context.Context, o *BuildOptions) error {
 	defer src.Close()
 	body := out.uploadBody(src)
 	bo := buildOptions(o, cfg, client.Host(), src.dockerfile)
-	warnPlainCredentials(ctx, o.IO.ErrOut, client.Host(), client.TLS(), len(bo.AuthConfigs), o.Getenv)
+	warnPlainCredentials(o.IO.ErrOut, client.Host(), client.TLS(), len(bo.AuthConfigs), remote, o.Getenv)
 	resp, err := client.Build(ctx, body, bo)
 	out.uploadDone()
 	if err != nil {
@@ -339,7 +341,7 @@ func statOK(path string) bool {
 // given, else MYBUILD_COMPRESS, else automatically for a daemon on another
 // machine (tcp:// or ssh:// to a non-loopback host), where the upload is
 // bound by the network. The daemon detects gzip; the image is the same.
-func chooseCompression(ctx context.Context, o *BuildOptions, host string) error {
+func chooseCompression(o *BuildOptions, remote func() bool) error {
 	if o.compressSet {
 		return nil
 	}
@@ -351,18 +353,9 @@ func chooseCompression(ctx context.Context, o *BuildOptions, host string) error 
 		o.Compress = on
 		return nil
 	}
-	o.Compress = isRemote(ctx, host)
+	o.Compress = remote()
 	o.autoCompress = o.Compress
 	return nil
-}
-
-// isRemote: a tcp or ssh endpoint whose host is not this machine.
-func isRemote(ctx context.Context, host string) bool {
-	if !strings.HasPrefix(host, "tcp://") && !strings.HasPrefix(host, "ssh://") {
-		return false
-	}
-	u, err := url.Parse(host)
-	return err == nil && !isLoopback(ctx, u.Hostname())
 }
 
 // compressed gzips the body when compression is on. An automatic choice

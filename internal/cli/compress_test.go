@@ -42,7 +42,7 @@ func TestChooseCompression(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = chooseCompression(context.Background(), o, tt.host)
+			err = chooseCompression(o, func() bool { return isRemote(context.Background(), tt.host) })
 			if tt.err != "" {
 				if err == nil || err.Error() != tt.err {
 					t.Fatalf("error = %v, want %q", err, tt.err)
