@@ -530,13 +530,15 @@ func (t *Tar) copyContent(abs string, f *os.File, size int64, holes bool) error 
 }
 
 // zeroChunk is written for the holes of sparse files; large enough that
-// the buffered writer passes it through without copying.
-var zeroChunk = make([]byte, 1<<20)
+// the buffered writer passes it through without copying. Made on first
+// use: most builds have no sparse file.
+var zeroChunk = sync.OnceValue(func() []byte { return make([]byte, 1<<20) })
 
 func (t *Tar) writeZeros(n int64) error {
+	zeros := zeroChunk()
 	for n > 0 {
-		m := min(n, int64(len(zeroChunk)))
-		if _, err := t.tw.Write(zeroChunk[:m]); err != nil {
+		m := min(n, int64(len(zeros)))
+		if _, err := t.tw.Write(zeros[:m]); err != nil {
 			return err
 		}
 		n -= m
