@@ -440,9 +440,13 @@ func newSplice(r io.Reader) (*buildcontext.Splice, error) {
 	return &buildcontext.Splice{Name: ".dockerfile." + hex.EncodeToString(b[:]), Content: content, Now: time.Now()}, nil
 }
 
-// logError prints a non-fatal problem the way docker's logger does.
-func logError(w io.Writer, msg string) {
-	fmt.Fprintf(w, "time=%q level=error msg=%q\n", time.Now().Format(time.RFC3339), msg)
+// logError and logWarning print a non-fatal problem the way docker's
+// logger (logrus) does on a non-terminal stderr.
+func logError(w io.Writer, msg string)   { logLine(w, "error", msg) }
+func logWarning(w io.Writer, msg string) { logLine(w, "warning", msg) }
+
+func logLine(w io.Writer, level, msg string) {
+	fmt.Fprintf(w, "time=%q level=%s msg=%q\n", time.Now().Format(time.RFC3339), level, msg)
 }
 
 func buildOptions(o *BuildOptions, cfg *auth.Config, host, dockerfile string) engine.BuildOptions {

@@ -7,7 +7,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -124,12 +123,6 @@ func fdDialer(num string) (func(context.Context) (net.Conn, error), error) {
 		used = true
 		return conn, nil
 	}, nil
-}
-
-// logWarning prints a warning the way docker's logrus does on a
-// non-terminal stderr.
-func logWarning(w io.Writer, msg string) {
-	fmt.Fprintf(w, "time=%q level=warning msg=%q\n", time.Now().Format(time.RFC3339), msg)
 }
 
 // clientTLS builds the TLS client configuration: the CA must exist, the
