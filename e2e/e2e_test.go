@@ -389,3 +389,48 @@ func TestNoCacheAndCache(t *testing.T) {
 		t.Errorf("--no-cache build used the cache: %s", third)
 	}
 }
+
+// TestSplicedDockerfileCache: a Dockerfile from stdin or from outside the
+// context is added under a fixed name, so a context with a .dockerignore
+// hits the cache at `COPY .` on a rebuild (docker's random name misses it
+// every time: docker/cli#731), and the added file never reaches the image.
+func TestSplicedDockerfileCache(t *testing.T) {
+	needDaemon(t)
+	for _, tc := range []struct{ name, file string }{
+		{"-f -", "-"},
+		{"-f outside the context", "../Dockerfile.outside"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			dir := filepath.Join(root, "ctx")
+			df := dockerfile("COPY . /ctx", "RUN ls -A /ctx > /listing")
+			for name, content := range map[string]string{
+				"ctx/.dockerignore": "*.tmp\n", "ctx/a": "a\n", "ctx/b.tmp": "b\n", "Dockerfile.outside": df,
+			} {
+				p := filepath.Join(root, filepath.FromSlash(name))
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			build := func() result {
+				img := tag(t)
+				r := run(t, cmdSpec{Bin: mybuildBin, Args: []string{"-H", host, "-f", tc.file, "-t", img, "."}, Dir: dir, Stdin: []byte(df)})
+				registerOutput(t, r)
+				if r.Code != 0 {
+					t.Fatalf("mybuild -f %s: %s", tc.file, r)
+				}
+				if got := dockerRun(t, img, "cat", "/listing"); got != ".dockerignore\na\n" {
+					t.Errorf("/ctx holds %q, want .dockerignore and a", got)
+				}
+				return r
+			}
+			build()
+			if second := build(); strings.Count(second.Stdout, "Using cache") != 3 {
+				t.Errorf("the rebuild should hit the cache for LABEL, COPY and RUN:\n%s", second)
+			}
+		})
+	}
+}

@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -426,18 +426,24 @@ func openDir(ctx context.Context, o *BuildOptions, resolve func() (*buildcontext
 	return &contextSource{ReadCloser: compressed(o, t.Stream(ctx), false), dockerfile: dockerfile, tar: t}, nil
 }
 
-// newSplice reads a Dockerfile that docker adds to the context under a
-// random name (".dockerfile." and 20 hex digits).
+// splicedDockerfileName is the entry a Dockerfile from stdin or from outside
+// the context is added under, with the same shape as docker's
+// (".dockerfile." and 20 hex digits). Docker draws it at random, so the
+// .dockerignore the daemon sees (it lists the name) changes every build and
+// `COPY . …` never hits the cache (docker/cli#731); a fixed name keeps
+// it cacheable.
+var splicedDockerfileName = func() string {
+	sum := sha256.Sum256([]byte("mybuild: Dockerfile added to the build context"))
+	return ".dockerfile." + hex.EncodeToString(sum[:10])
+}()
+
+// newSplice reads a Dockerfile that is added to the context.
 func newSplice(r io.Reader) (*buildcontext.Splice, error) {
 	content, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
 	}
-	var b [10]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return nil, err
-	}
-	return &buildcontext.Splice{Name: ".dockerfile." + hex.EncodeToString(b[:]), Content: content, Now: time.Now()}, nil
+	return &buildcontext.Splice{Name: splicedDockerfileName, Content: content, Now: time.Now()}, nil
 }
 
 // logError and logWarning print a non-fatal problem the way docker's
