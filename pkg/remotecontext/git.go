@@ -1,6 +1,7 @@
 package remotecontext
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,8 @@ type gitRepo struct {
 	remote string // what is given to "git remote add origin"
 	ref    string // what is fetched and checked out
 	subdir string // context directory inside the checkout, "" for the root
+	// defaultRef: the URL named no ref, so ref is docker's default "master".
+	defaultRef bool
 }
 
 // parseGitURL normalises a Git context reference as docker does: anything
@@ -46,7 +49,7 @@ func parseGitURL(s string) (gitRepo, error) {
 	}
 	ref, subdir, _ := strings.Cut(fragment, ":")
 	if ref == "" {
-		ref = "master"
+		ref, repo.defaultRef = "master", true
 	}
 	repo.ref, repo.subdir = ref, subdir
 	if strings.HasPrefix(repo.ref, "-") {
@@ -76,6 +79,11 @@ const gitWaitDelay = 2 * time.Second
 // <ref>" (shallow unless the remote is http(s) and not a smart HTTP server),
 // "git checkout <ref>" falling back to "git checkout FETCH_HEAD", and
 // "git submodule update --init --recursive --depth=1".
+//
+// One difference: when the URL names no ref and the remote has no
+// "master", the remote's default branch (its HEAD) is fetched instead of
+// failing as docker does (moby/moby#41914). A remote that has a "master"
+// gets it, as with docker, whatever its default branch.
 //
 // cleanup removes the whole temporary directory (also when dir is a
 // subdirectory of it); it is never nil and may be called more than once.
@@ -146,10 +154,18 @@ func (repo gitRepo) clone(ctx context.Context, root string) (string, error) {
 	if out, err := gitIn(ctx, root, "remote", "add", "origin", repo.remote); err != nil {
 		return "", outputError("failed add origin repo at "+repo.remote, out, err)
 	}
+	checkout := repo.ref
 	if out, err := gitIn(ctx, root, fetch...); err != nil {
-		return "", outputError("error fetching", out, err)
+		if !repo.defaultRef || !bytes.Contains(out, []byte("couldn't find remote ref")) {
+			return "", outputError("error fetching", out, err)
+		}
+		fetch[len(fetch)-1] = "HEAD"
+		if _, err2 := gitIn(ctx, root, fetch...); err2 != nil {
+			return "", outputError("error fetching", out, err)
+		}
+		checkout = "FETCH_HEAD"
 	}
-	if out, err := gitIn(ctx, root, "checkout", repo.ref); err != nil {
+	if out, err := gitIn(ctx, root, "checkout", checkout); err != nil {
 		if _, err2 := gitIn(ctx, root, "checkout", "FETCH_HEAD"); err2 != nil {
 			return "", outputError("error checking out "+repo.ref, out, err)
 		}

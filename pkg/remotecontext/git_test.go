@@ -84,6 +84,8 @@ var (
 //	            tag v1 on it; branch dev adds dev.txt
 //	mod.git     master: mod.txt
 //	withsub.git master: Dockerfile and submodule "mod" -> git://…/mod.git
+//	main.git    main only (its HEAD): Dockerfile, main.txt, sub/Dockerfile
+//	devhead.git repo.git with HEAD -> dev
 //
 // and serves them with git daemon on a free 127.0.0.1 port, skipping the
 // test when git daemon is unavailable.
@@ -151,8 +153,21 @@ func buildFixture(t *testing.T) (*fixture, string) {
 	runGit(t, ws, "commit", "-q", "-m", "with submodule")
 	runGit(t, dir, "clone", "-q", "--bare", ws, filepath.Join(base, "withsub.git"))
 
-	// For the dumb-HTTP test.
+	mainRepo := filepath.Join(dir, "main")
+	runGit(t, dir, "init", "-q", "-b", "main", mainRepo)
+	writeFile(t, filepath.Join(mainRepo, "Dockerfile"), "FROM scratch\n")
+	writeFile(t, filepath.Join(mainRepo, "main.txt"), "main\n")
+	writeFile(t, filepath.Join(mainRepo, "sub", "Dockerfile"), "FROM scratch\n")
+	runGit(t, mainRepo, "add", "-A")
+	runGit(t, mainRepo, "commit", "-q", "-m", "main")
+	runGit(t, dir, "clone", "-q", "--bare", mainRepo, filepath.Join(base, "main.git"))
+
+	runGit(t, dir, "clone", "-q", "--bare", work, filepath.Join(base, "devhead.git"))
+	runGit(t, filepath.Join(base, "devhead.git"), "symbolic-ref", "HEAD", "refs/heads/dev")
+
+	// For the dumb-HTTP tests.
 	runGit(t, filepath.Join(base, "repo.git"), "update-server-info")
+	runGit(t, filepath.Join(base, "main.git"), "update-server-info")
 
 	cmd := exec.Command("git", "daemon", "--reuseaddr", "--base-path="+base, "--export-all",
 		"--port="+strconv.Itoa(port), "--listen=127.0.0.1", base)
@@ -222,6 +237,7 @@ func TestCloneGit(t *testing.T) {
 	f := gitFixture(t)
 	tests := []struct {
 		name     string
+		repo     string // "repo.git" if empty
 		fragment string
 		subdir   string   // expected context dir relative to the checkout
 		files    []string // must exist in the context dir
@@ -234,11 +250,19 @@ func TestCloneGit(t *testing.T) {
 		{name: "subdir of master", fragment: "#:sub", subdir: "sub", files: []string{"Dockerfile"}, head: "master"},
 		{name: "symlink to parent is clamped", fragment: "#master:up", files: []string{"file.txt"}, head: "master"},
 		{name: "dotdot inside", fragment: "#master:sub/..", files: []string{"file.txt"}, head: "master"},
+		// No master: the default branch, where docker fails (moby/moby#41914).
+		{name: "no master: default branch", repo: "main.git", files: []string{"main.txt"}, head: "HEAD"},
+		{name: "no master: subdir of the default branch", repo: "main.git", fragment: "#:sub", subdir: "sub", files: []string{"Dockerfile"}, head: "HEAD"},
+		{name: "master wins over another default branch", repo: "devhead.git", files: []string{"file.txt"}, absent: []string{"dev.txt"}, head: "master"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			dir, cleanup, err := CloneGit(context.Background(), f.url+"/repo.git"+tt.fragment)
+			repo := tt.repo
+			if repo == "" {
+				repo = "repo.git"
+			}
+			dir, cleanup, err := CloneGit(context.Background(), f.url+"/"+repo+tt.fragment)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -278,21 +302,25 @@ func TestCloneGitErrors(t *testing.T) {
 	root := tmp + `/docker-build-git\d+`
 	const prefix = `unable to 'git clone' to temporary context directory: `
 	tests := []struct {
-		fragment string
-		want     string // regexp of the whole message
+		repo string // repository and fragment
+		want string // regexp of the whole message
 	}{
-		{"#nope", regexp.QuoteMeta(prefix + "error fetching: fatal: couldn't find remote ref nope\n: exit status 128")},
-		{"#-x", regexp.QuoteMeta(prefix + "invalid refspec: -x")},
-		{"#master:esc", regexp.QuoteMeta(prefix+"stat ") + root + regexp.QuoteMeta("/etc: no such file or directory")},
-		{"#master:esc2", regexp.QuoteMeta(prefix+"stat ") + root + regexp.QuoteMeta("/etc: no such file or directory")},
-		{"#master:nodir", regexp.QuoteMeta(prefix+"stat ") + root + regexp.QuoteMeta("/nodir: no such file or directory")},
-		{"#master:file.txt", regexp.QuoteMeta(prefix+"error setting git context, not a directory: ") + root + "/file.txt"},
-		{"#master:../x", regexp.QuoteMeta(prefix+`error setting git context, "../x" not within git root: evalSymlinksInScope: `) + tmp + "/x is not in " + root},
+		{"repo.git#nope", regexp.QuoteMeta(prefix + "error fetching: fatal: couldn't find remote ref nope\n: exit status 128")},
+		{"repo.git#-x", regexp.QuoteMeta(prefix + "invalid refspec: -x")},
+		{"repo.git#master:esc", regexp.QuoteMeta(prefix+"stat ") + root + regexp.QuoteMeta("/etc: no such file or directory")},
+		{"repo.git#master:esc2", regexp.QuoteMeta(prefix+"stat ") + root + regexp.QuoteMeta("/etc: no such file or directory")},
+		{"repo.git#master:nodir", regexp.QuoteMeta(prefix+"stat ") + root + regexp.QuoteMeta("/nodir: no such file or directory")},
+		{"repo.git#master:file.txt", regexp.QuoteMeta(prefix+"error setting git context, not a directory: ") + root + "/file.txt"},
+		// The default branch is taken only for a URL that names no ref.
+		{"main.git#master", regexp.QuoteMeta(prefix + "error fetching: fatal: couldn't find remote ref master\n: exit status 128")},
+		{"main.git#:nodir", regexp.QuoteMeta(prefix+"stat ") + root + regexp.QuoteMeta("/nodir: no such file or directory")},
+		{"missing.git", regexp.QuoteMeta(prefix+"error fetching: fatal: remote error: ") + ".*" + regexp.QuoteMeta("\n: exit status 128")},
+		{"repo.git#master:../x", regexp.QuoteMeta(prefix+`error setting git context, "../x" not within git root: evalSymlinksInScope: `) + tmp + "/x is not in " + root},
 	}
 	for _, tt := range tests {
-		t.Run(tt.fragment, func(t *testing.T) {
+		t.Run(tt.repo, func(t *testing.T) {
 			t.Parallel()
-			dir, cleanup, err := CloneGit(context.Background(), f.url+"/repo.git"+tt.fragment)
+			dir, cleanup, err := CloneGit(context.Background(), f.url+"/"+tt.repo)
 			if err == nil {
 				cleanup()
 				t.Fatalf("no error, dir %s", dir)
@@ -463,6 +491,22 @@ func TestCloneGitDumbHTTP(t *testing.T) {
 	want := "HEAD /repo.git/info/refs?service=git-upload-pack"
 	if len(probes) == 0 || probes[0] != want {
 		t.Errorf("requests with a query = %q, want %q first", probes, want)
+	}
+}
+
+// TestCloneGitDumbHTTPDefaultBranch: without master, the remote's HEAD is
+// fetched over dumb HTTP too.
+func TestCloneGitDumbHTTPDefaultBranch(t *testing.T) {
+	t.Parallel()
+	f := gitFixture(t)
+	srv := newServer(t, http.FileServer(http.Dir(f.base)))
+	dir, cleanup, err := CloneGit(context.Background(), srv.URL+"/main.git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	if _, err := os.Stat(filepath.Join(dir, "main.txt")); err != nil {
+		t.Error(err)
 	}
 }
 
