@@ -36,7 +36,7 @@ func Dir() string { return config.Dir() }
 // X-Registry-Config: auths, or the credential store, then credHelpers.
 // Like docker, failures leave out what could not be read.
 func (c *Config) Credentials() map[string]engine.AuthConfig {
-	creds, _ := c.file.GetAllCredentials()
+	creds := allCredentials(c.file)
 	out := make(map[string]engine.AuthConfig, len(creds))
 	for k, a := range creds {
 		out[k] = engine.AuthConfig{

@@ -1,0 +1,133 @@
+package auth
+
+import (
+	"sync"
+
+	"github.com/docker/cli/cli/config/configfile"
+	"github.com/docker/cli/cli/config/types"
+	"github.com/docker/docker-credential-helpers/client"
+	"github.com/docker/docker-credential-helpers/credentials"
+	"github.com/sirupsen/logrus"
+)
+
+// maxHelpers bounds the credential-helper processes run at once.
+const maxHelpers = 8
+
+// allCredentials is configfile.GetAllCredentials with the helper calls run
+// concurrently: docker runs one "docker-credential-X get" after another,
+// and with a slow helper (gcloud, a keychain) every build waits for all of
+// them in turn (docker/cli#1591). The result, the warnings and the
+// failure rules are docker's:
+//   - the default store (credsStore, else the file's auths) first: for a
+//     helper, "list" then "get" for each entry, with the email kept from
+//     auths; any failure there drops every credential (build ignores the
+//     error and sends "{}");
+//   - then each credHelpers entry overrides, a failure only logs
+//     "Failed to get credentials for registry: <host>".
+func allCredentials(f *configfile.ConfigFile) map[string]types.AuthConfig {
+	fileAuths := f.GetAuthConfigs() // also makes the map, before any goroutine reads it
+	sem := make(chan struct{}, maxHelpers)
+
+	var auths map[string]types.AuthConfig
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		auths = storeCredentials(f.CredentialsStore, fileAuths, sem)
+	}()
+	hosts := make([]string, 0, len(f.CredentialHelpers))
+	for host := range f.CredentialHelpers {
+		hosts = append(hosts, host)
+	}
+	got, errs := getAll(sem, hosts, f.GetAuthConfig)
+	<-done
+	if auths == nil {
+		return nil
+	}
+	for i, host := range hosts {
+		if errs[i] != nil {
+			logrus.WithError(errs[i]).Warnf("Failed to get credentials for registry: %s", host)
+			continue
+		}
+		auths[host] = got[i]
+	}
+	return auths
+}
+
+// storeCredentials is the default store's GetAll: the file's auths when
+// store is empty, else every entry the helper lists; nil when it fails.
+func storeCredentials(store string, fileAuths map[string]types.AuthConfig, sem chan struct{}) map[string]types.AuthConfig {
+	auths := make(map[string]types.AuthConfig)
+	if store == "" {
+		for reg, ac := range fileAuths {
+			auths[reg] = ac
+		}
+		return auths
+	}
+	program := client.NewShellProgramFunc("docker-credential-" + store)
+	listed, err := client.List(program)
+	if err != nil {
+		return nil
+	}
+	regs := make([]string, 0, len(listed))
+	for reg := range listed {
+		regs = append(regs, reg)
+	}
+	got, errs := getAll(sem, regs, func(reg string) (types.AuthConfig, error) {
+		creds, err := helperCredentials(program, reg)
+		if err != nil {
+			return types.AuthConfig{}, err
+		}
+		ac := fileAuths[reg] // might hold an email
+		ac.Username, ac.Password, ac.IdentityToken = creds.Username, creds.Password, creds.IdentityToken
+		if ac.ServerAddress == "" {
+			ac.ServerAddress = creds.ServerAddress
+		}
+		return ac, nil
+	})
+	for i, reg := range regs {
+		if errs[i] != nil {
+			return nil
+		}
+		auths[reg] = got[i]
+	}
+	return auths
+}
+
+// getAll calls get for each key, while sem has room, and returns the
+// results in the keys' order.
+func getAll(sem chan struct{}, keys []string, get func(string) (types.AuthConfig, error)) ([]types.AuthConfig, []error) {
+	got := make([]types.AuthConfig, len(keys))
+	errs := make([]error, len(keys))
+	var wg sync.WaitGroup
+	for i, key := range keys {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			got[i], errs[i] = get(key)
+		}()
+	}
+	wg.Wait()
+	return got, errs
+}
+
+// helperCredentials is docker's nativeStore.getCredentialsFromStore: "not
+// found" is no error and no credentials; the "<token>" user name marks an
+// identity token.
+func helperCredentials(program client.ProgramFunc, server string) (types.AuthConfig, error) {
+	creds, err := client.Get(program, server)
+	if err != nil {
+		if credentials.IsErrCredentialsNotFound(err) {
+			return types.AuthConfig{}, nil
+		}
+		return types.AuthConfig{}, err
+	}
+	var ac types.AuthConfig
+	if creds.Username == "<token>" {
+		ac.IdentityToken = creds.Secret
+	} else {
+		ac.Username, ac.Password = creds.Username, creds.Secret
+	}
+	ac.ServerAddress = server
+	return ac, nil
+}
