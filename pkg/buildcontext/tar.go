@@ -214,9 +214,12 @@ func (t *Tar) walk(ctx context.Context, dir, rel string, tarActive bool, parent 
 			}
 		}
 		if fi.IsDir() {
-			if validating && !checked {
-				// docker's validation walk lists a directory before it
-				// decides to skip it: an unreadable excluded one fails.
+			descend := tarActive && (!skip || t.exceptionBelow(relPath))
+			if validating && !checked && descend {
+				// Excluded from docker's pre-check but read by its tar
+				// walk: an unreadable one fails as with docker. One
+				// that is not read at all is no error here; docker
+				// lists it anyway and fails (docker/for-linux#380).
 				if err := openClose(absPath); err != nil {
 					return validationError(absPath, err)
 				}
@@ -226,7 +229,6 @@ func (t *Tar) walk(ctx context.Context, dir, rel string, tarActive bool, parent 
 					return err
 				}
 			}
-			descend := tarActive && (!skip || t.exceptionBelow(relPath))
 			if descend || checked {
 				if err := t.walk(ctx, absPath, relPath, descend, info, checked); err != nil {
 					return err

@@ -65,6 +65,9 @@ type testCase struct {
 	// unprivileged: permission errors are the point; when the tests run as
 	// root, both clients run as nobody (see runAsNobody).
 	unprivileged bool
+	// differs, for a deliberate difference (README), replaces the
+	// comparison: it checks what each client did.
+	differs func(t *testing.T, docker, mybuild result)
 }
 
 // remoteContexts are served to the "remote URL" cases.
@@ -281,6 +284,8 @@ func cases() []testCase {
 		{name: "unreadable file excluded", tree: withFile(fileMode("secret", "s", 0o000), file(".dockerignore", "secret\n")), unprivileged: true, check: []func(*testing.T, result){wantExit(0)}},
 		{name: "unreadable directory", tree: withFile(file("locked/f", "f"), dirMode("locked", 0o000)), unprivileged: true, normalize: []normalizer{abortedUpload}, check: []func(*testing.T, result){wantExit(1)}},
 		{name: "unreadable directory excluded", tree: withFile(file("locked/f", "f"), dirMode("locked", 0o000), file(".dockerignore", "locked\n")),
+			unprivileged: true, check: []func(*testing.T, result){wantExit(1)}, differs: excludedDirNotRead},
+		{name: "unreadable directory excluded, an exception inside", tree: withFile(file("locked/f", "f"), dirMode("locked", 0o000), file(".dockerignore", "locked\n!locked/f\n")),
 			unprivileged: true, normalize: []normalizer{abortedUpload}, check: []func(*testing.T, result){wantExit(1)}},
 		{name: "unreadable directory in an excluded one", tree: withFile(file("out/locked/f", "f"), dirMode("out/locked", 0o000), file("out/g", "g"), file(".dockerignore", "out\n")),
 			unprivileged: true, check: []func(*testing.T, result){wantExit(0)}},
