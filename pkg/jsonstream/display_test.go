@@ -59,7 +59,7 @@ func TestDisplayErrors(t *testing.T) {
 		{"truncated", `{"stream":"abc`, "unexpected EOF", true, 0},
 		{"code zero becomes one", `{"errorDetail":{"message":"boom"}}`, "boom", true, 1},
 		{"big code kept", `{"errorDetail":{"code":300,"message":"boom"}}`, "boom", true, 300},
-		{"401", `{"errorDetail":{"code":401,"message":"no"}}`, "authentication is required", true, 1},
+		{"401 is not special", `{"errorDetail":{"code":401,"message":"no"}}`, "no", true, 401},
 		{"bare error is a failure in strict mode", `{"error":"bad"}`, "bad", true, 1},
 		{"bare error ignored like docker", `{"error":"bad"}`, "", false, 0},
 	} {
@@ -105,6 +105,65 @@ func TestProgressReader(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.want, out.String()); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// dockerBugCases are the differences from docker 28.2.2 that
+// FuzzPlainMatchesDocker found, each with what docker does.
+var dockerBugCases = []struct {
+	name, in string
+	want     displayResult
+}{
+	{
+		// mybuild said "authentication is required" with code 1, as older
+		// docker releases did; docker 28 does not.
+		name: "errorDetail code 401 keeps its message and code",
+		in:   `{"stream":"Step 1/1 : FROM private/img\n"}` + "\n" + `{"errorDetail":{"code":401,"message":"unauthorized: login first"}}`,
+		want: displayResult{Out: "Step 1/1 : FROM private/img\n", Err: "unauthorized: login first", Code: 401},
+	},
+	{
+		// mybuild said "… Go struct field Message.time …".
+		name: "a field of the wrong type is named as docker names it",
+		in:   `{"stream":"ok\n"}{"time":"yesterday"}`,
+		want: displayResult{Out: "ok\n", Err: "json: cannot unmarshal string into Go struct field JSONMessage.time of type int64"},
+	},
+	{
+		// mybuild said "… Progress.progressDetail.current …".
+		name: "a nested field of the wrong type",
+		in:   `{"status":"Downloading","progressDetail":{"current":1.5}}`,
+		want: displayResult{Err: "json: cannot unmarshal number 1.5 into Go struct field JSONProgress.progressDetail.current of type int64"},
+	},
+	{
+		// mybuild said "… Go value of type jsonstream.Message".
+		name: "a line that is not an object",
+		in:   `["stream"]`,
+		want: displayResult{Err: "json: cannot unmarshal array into Go value of type jsonmessage.JSONMessage"},
+	},
+}
+
+type displayResult struct {
+	Out  string
+	Err  string
+	Code int // of a *StreamError
+}
+
+func TestPlainDockerBugs(t *testing.T) {
+	t.Parallel()
+	for _, tc := range dockerBugCases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := Display(context.Background(), strings.NewReader(tc.in), &out, Options{Strict: true})
+			got := displayResult{Out: out.String()}
+			if err != nil {
+				got.Err = err.Error()
+				if se, ok := IsStreamError(err); ok {
+					got.Code = se.Code
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Display (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -75,14 +75,12 @@ func DisplayTTY(ctx context.Context, r io.Reader, w io.Writer, o TTYOptions) err
 	}
 }
 
-// messageError is Display's failure rule: errorDetail ends the build (401
-// becomes docker's "authentication is required", code 0 becomes 1); a bare
-// "error" only counts in strict mode.
+// messageError is Display's failure rule: errorDetail ends the build with
+// its message and code (code 0 becomes 1, as docker build does; 401 is not
+// special: docker 28 prints the daemon's message and uses 401 as the code
+// too); a bare "error" only counts in strict mode.
 func messageError(m *Message, strict bool) error {
 	if m.Error != nil {
-		if m.Error.Code == 401 {
-			return &StreamError{Code: 1, Message: "authentication is required"}
-		}
 		code := m.Error.Code
 		if code == 0 {
 			code = 1
