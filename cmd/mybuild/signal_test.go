@@ -197,6 +197,51 @@ func TestSignals(t *testing.T) {
 		})
 	}
 
+	// A credential helper that never answers (a keychain prompt nobody
+	// sees): docker waits for it; mybuild kills it and exits.
+	t.Run("SIGINT while a credential helper hangs", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		pidFile := filepath.Join(dir, "helper.pid")
+		helper := "#!/bin/sh\necho $$ > " + pidFile + ".tmp && mv " + pidFile + ".tmp " + pidFile + "\nexec sleep 60\n"
+		if err := os.WriteFile(filepath.Join(dir, "docker-credential-hang"), []byte(helper), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"credHelpers":{"a.example.com":"hang"}}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		d := enginetest.New()
+		p := startMybuildEnv(t, bin, "unix://"+d.ListenUnix(t), small,
+			[]string{"PATH=" + dir + ":" + os.Getenv("PATH"), "DOCKER_CONFIG=" + dir}, ".")
+		waitUntil(t, p, "the credential helper", func() bool { _, err := os.Stat(pidFile); return err == nil })
+		b, err := os.ReadFile(pidFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pid int
+		if _, err := fmt.Sscan(string(b), &pid); err != nil {
+			t.Fatal(err)
+		}
+		sent := time.Now()
+		if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		code, elapsed := p.wait(t, sent, signalExitLimit)
+		t.Logf("exit %d after %s", code, elapsed.Round(time.Millisecond))
+		if code != 130 || elapsed > signalExitLimit || p.stderr() != "" || p.stdout() != "" {
+			t.Errorf("exit %d after %s, want 130 within %s and no output\n%s", code, elapsed, signalExitLimit, p)
+		}
+		for _, c := range d.Calls() {
+			if c.Method == "POST" {
+				t.Errorf("the build was sent: %s %s", c.Method, c.Path)
+			}
+		}
+		// Killed, not left behind: gone, or a zombie of nobody's.
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && !strings.Contains(string(b), ") Z ") {
+			t.Errorf("the credential helper (pid %d) still runs: %s", pid, b)
+		}
+	})
+
 	// errorDetail.code: the process exits with the code mod 256, as docker.
 	t.Run("errorDetail code 300 exits 44", func(t *testing.T) {
 		t.Parallel()

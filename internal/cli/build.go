@@ -77,7 +77,10 @@ func runBuild(ctx context.Context, o *BuildOptions) error {
 	}
 	defer src.Close()
 	body := out.uploadBody(src)
-	bo := buildOptions(o, cfg, client.Host(), src.dockerfile)
+	bo := buildOptions(ctx, o, cfg, client.Host(), src.dockerfile)
+	if ctx.Err() != nil { // interrupted while the credential helpers ran
+		return context.Cause(ctx)
+	}
 	warnPlainCredentials(o.IO.ErrOut, client.Host(), client.TLS(), len(bo.AuthConfigs), remote, o.Getenv)
 	resp, err := client.Build(ctx, body, bo)
 	out.uploadDone()
@@ -455,7 +458,7 @@ func logLine(w io.Writer, level, msg string) {
 	fmt.Fprintf(w, "time=%q level=%s msg=%q\n", time.Now().Format(time.RFC3339), level, msg)
 }
 
-func buildOptions(o *BuildOptions, cfg *auth.Config, host, dockerfile string) engine.BuildOptions {
+func buildOptions(ctx context.Context, o *BuildOptions, cfg *auth.Config, host, dockerfile string) engine.BuildOptions {
 	buildArgs := opts.ConvertKVStringsToMapWithNil(o.BuildArgs.GetAll(), o.LookupEnv)
 	return engine.BuildOptions{
 		Tags:           o.Tags.GetAll(),
@@ -485,7 +488,7 @@ func buildOptions(o *BuildOptions, cfg *auth.Config, host, dockerfile string) en
 		ExtraHosts:     o.ExtraHosts.GetAll(),
 		Target:         o.Target,
 		Platform:       o.Platform,
-		AuthConfigs:    cfg.Credentials(),
+		AuthConfigs:    cfg.Credentials(ctx),
 	}
 }
 

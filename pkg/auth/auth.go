@@ -4,6 +4,7 @@
 package auth
 
 import (
+	"context"
 	"io"
 	"os"
 	"strings"
@@ -34,9 +35,10 @@ func Dir() string { return config.Dir() }
 
 // Credentials returns every credential docker would send in
 // X-Registry-Config: auths, or the credential store, then credHelpers.
-// Like docker, failures leave out what could not be read.
-func (c *Config) Credentials() map[string]engine.AuthConfig {
-	creds := allCredentials(c.file)
+// Like docker, failures leave out what could not be read. The helpers run
+// under ctx: when it is cancelled, the result is empty.
+func (c *Config) Credentials(ctx context.Context) map[string]engine.AuthConfig {
+	creds := allCredentials(ctx, c.file)
 	out := make(map[string]engine.AuthConfig, len(creds))
 	for k, a := range creds {
 		out[k] = engine.AuthConfig{

@@ -1,9 +1,15 @@
 package auth
 
 import (
+	"context"
+	"io"
+	"os"
+	"os/exec"
 	"sync"
+	"time"
 
 	"github.com/docker/cli/cli/config/configfile"
+	dockercreds "github.com/docker/cli/cli/config/credentials"
 	"github.com/docker/cli/cli/config/types"
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"
@@ -24,7 +30,10 @@ const maxHelpers = 8
 //     error and sends "{}");
 //   - then each credHelpers entry overrides, a failure only logs
 //     "Failed to get credentials for registry: <host>".
-func allCredentials(f *configfile.ConfigFile) map[string]types.AuthConfig {
+//
+// Unlike docker, cancelling ctx (Ctrl-C) kills the helpers that still run
+// (a keychain prompt, a hung helper) and returns nil at once.
+func allCredentials(ctx context.Context, f *configfile.ConfigFile) map[string]types.AuthConfig {
 	fileAuths := f.GetAuthConfigs() // also makes the map, before any goroutine reads it
 	sem := make(chan struct{}, maxHelpers)
 
@@ -32,15 +41,17 @@ func allCredentials(f *configfile.ConfigFile) map[string]types.AuthConfig {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		auths = storeCredentials(f.CredentialsStore, fileAuths, sem)
+		auths = storeCredentials(ctx, f.CredentialsStore, fileAuths, sem)
 	}()
 	hosts := make([]string, 0, len(f.CredentialHelpers))
 	for host := range f.CredentialHelpers {
 		hosts = append(hosts, host)
 	}
-	got, errs := getAll(sem, hosts, f.GetAuthConfig)
+	got, errs := getAll(sem, hosts, func(host string) (types.AuthConfig, error) {
+		return helperGet(ctx, f.CredentialHelpers[host], fileAuths, host)
+	})
 	<-done
-	if auths == nil {
+	if auths == nil || ctx.Err() != nil {
 		return nil
 	}
 	for i, host := range hosts {
@@ -55,7 +66,7 @@ func allCredentials(f *configfile.ConfigFile) map[string]types.AuthConfig {
 
 // storeCredentials is the default store's GetAll: the file's auths when
 // store is empty, else every entry the helper lists; nil when it fails.
-func storeCredentials(store string, fileAuths map[string]types.AuthConfig, sem chan struct{}) map[string]types.AuthConfig {
+func storeCredentials(ctx context.Context, store string, fileAuths map[string]types.AuthConfig, sem chan struct{}) map[string]types.AuthConfig {
 	auths := make(map[string]types.AuthConfig)
 	if store == "" {
 		for reg, ac := range fileAuths {
@@ -63,7 +74,7 @@ func storeCredentials(store string, fileAuths map[string]types.AuthConfig, sem c
 		}
 		return auths
 	}
-	program := client.NewShellProgramFunc("docker-credential-" + store)
+	program := helperProgram(ctx, store)
 	listed, err := client.List(program)
 	if err != nil {
 		return nil
@@ -110,6 +121,55 @@ func getAll(sem chan struct{}, keys []string, get func(string) (types.AuthConfig
 	wg.Wait()
 	return got, errs
 }
+
+// helperGet is docker's GetAuthConfig for a credHelpers entry: the file's
+// entry for host, with what the helper has for it; a helper named "" is no
+// helper (the file's entry alone).
+func helperGet(ctx context.Context, helper string, fileAuths map[string]types.AuthConfig, host string) (types.AuthConfig, error) {
+	ac := fileGet(fileAuths, host)
+	if helper == "" {
+		return ac, nil
+	}
+	creds, err := helperCredentials(helperProgram(ctx, helper), host)
+	if err != nil {
+		return ac, err
+	}
+	ac.Username, ac.IdentityToken, ac.Password = creds.Username, creds.IdentityToken, creds.Password
+	ac.ServerAddress = creds.ServerAddress
+	return ac, nil
+}
+
+// fileGet is docker's file store Get: the entry for server, else one whose
+// key has server as its host name.
+func fileGet(fileAuths map[string]types.AuthConfig, server string) types.AuthConfig {
+	if ac, ok := fileAuths[server]; ok {
+		return ac
+	}
+	for reg, ac := range fileAuths {
+		if server == dockercreds.ConvertToHostname(reg) {
+			return ac
+		}
+	}
+	return types.AuthConfig{}
+}
+
+// helperProgram runs docker-credential-<name> as docker does (its stderr is
+// ours), but under ctx.
+func helperProgram(ctx context.Context, name string) client.ProgramFunc {
+	return func(args ...string) client.Program {
+		cmd := exec.CommandContext(ctx, "docker-credential-"+name, args...)
+		cmd.Stderr = os.Stderr
+		// Killed on cancel, a helper's own children may keep stdout open
+		// (those in our process group got the terminal's SIGINT too).
+		cmd.WaitDelay = 100 * time.Millisecond
+		return &helperCmd{cmd}
+	}
+}
+
+type helperCmd struct{ cmd *exec.Cmd }
+
+func (h *helperCmd) Output() ([]byte, error) { return h.cmd.Output() }
+func (h *helperCmd) Input(in io.Reader)      { h.cmd.Stdin = in }
 
 // helperCredentials is docker's nativeStore.getCredentialsFromStore: "not
 // found" is no error and no credentials; the "<token>" user name marks an

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,7 +85,7 @@ func TestAllCredentialsMatchesDocker(t *testing.T) {
 			if err != nil {
 				want = nil
 			}
-			got := allCredentials(loadConfig(t, tt.config))
+			got := allCredentials(context.Background(), loadConfig(t, tt.config))
 			if len(want) == 0 && len(got) == 0 {
 				return
 			}
@@ -117,7 +118,7 @@ rm -f "$dir/running.$$"
 // the same time (docker runs them one after another).
 func TestAllCredentialsConcurrent(t *testing.T) {
 	installHelper(t, "peer", waitForPeer)
-	got := allCredentials(loadConfig(t, `{"credHelpers":{"a.example.com":"peer","b.example.com":"peer","c.example.com":"peer"}}`))
+	got := allCredentials(context.Background(), loadConfig(t, `{"credHelpers":{"a.example.com":"peer","b.example.com":"peer","c.example.com":"peer"}}`))
 	for _, host := range []string{"a.example.com", "b.example.com", "c.example.com"} {
 		if got[host] != (types.AuthConfig{Username: "u", Password: "together", ServerAddress: host}) {
 			t.Errorf("%s: %+v, want the secret a concurrent call gets", host, got[host])
