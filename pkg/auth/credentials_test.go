@@ -69,6 +69,8 @@ func TestAllCredentialsMatchesDocker(t *testing.T) {
 		{name: "credHelpers override the store", config: `{"credsStore":"store","credHelpers":{"hub.example.com":"store","tok2.example.com":"store","gone.example.com":"store","fail.example.com":"store","new.example.com":"store"}}`},
 		{name: "credHelpers beside auths", config: `{"auths":{"a.example.com":{"auth":"dXNlcjpwYXNz"},"h1.example.com":{"email":"e@x"}},"credHelpers":{"h1.example.com":"store","h2.example.com":"store","failing.example.com":"store"}}`},
 		{name: "credHelpers naming a missing helper", config: `{"credHelpers":{"h.example.com":"nosuchhelper"}}`},
+		{name: "credHelpers entry found in auths by host name", config: `{"auths":{"https://h1.example.com/v1/":{"email":"e@x"},"http://h2.example.com":{"auth":"dXNlcjpwYXNz"}},"credHelpers":{"h1.example.com":"store","h2.example.com":"store"}}`},
+		{name: "credHelpers entry with no helper name", config: `{"auths":{"https://h.example.com/v1/":{"auth":"dXNlcjpwYXNz"}},"credHelpers":{"h.example.com":"","x.example.com":""}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
