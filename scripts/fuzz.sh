@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs each fuzz target for a short fixed time (FUZZTIME, default 10s; 5 targets) on top of
+# Runs each fuzz target for a short fixed time (FUZZTIME, default 10s; 6 targets) on top of
 # the seed corpora that `go test` already runs. A failure leaves the input that failed in the
 # package's testdata/fuzz/<target>/ (commit it once fixed: it becomes a regression case).
 #
@@ -16,6 +16,7 @@ targets=(
 	"./pkg/buildcontext FuzzTarExcludes"
 	"./pkg/buildcontext FuzzFromReader"
 	"./pkg/jsonstream FuzzDisplay"
+	"./pkg/jsonstream FuzzPlainMatchesDocker"
 	"./internal/opts FuzzFlagValues"
 )
 start=$SECONDS

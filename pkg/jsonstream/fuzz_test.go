@@ -19,12 +19,7 @@ import (
 // prefix of what is printed for the whole stream); and a progress line of
 // the terminal renderer must fit the width it was given.
 func FuzzDisplay(f *testing.F) {
-	seeds, _ := filepath.Glob(filepath.Join("testdata", "streams", "*.jsonl"))
-	for _, p := range seeds {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range streamSeeds(f) {
 		f.Add(b, uint8(120), true)
 	}
 	for _, s := range []string{
@@ -98,6 +93,20 @@ func FuzzDisplay(f *testing.F) {
 			}
 		}
 	})
+}
+
+// streamSeeds returns the recorded streams in testdata/streams.
+func streamSeeds(f *testing.F) [][]byte {
+	paths, _ := filepath.Glob(filepath.Join("testdata", "streams", "*.jsonl"))
+	var seeds [][]byte
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		seeds = append(seeds, b)
+	}
+	return seeds
 }
 
 // TestDisplayTTYOddProgress: numbers a daemon should never send (negative,
