@@ -168,3 +168,32 @@ func TestPlainDockerBugs(t *testing.T) {
 		})
 	}
 }
+
+// imageIDCases: docker build reads the image ID by decoding the aux payload
+// into its build.Result; the error text is printed after "Failed to parse
+// aux message: ", so the type's name shows.
+var imageIDCases = []struct {
+	aux, id, err string
+}{
+	{`{"ID":"sha256:0123"}`, "sha256:0123", ""},
+	{`{"id":"sha256:lower"}`, "sha256:lower", ""},
+	{`{"Digest":"x"}`, "", ""},
+	{`null`, "", ""},
+	{`{"ID":5}`, "", "json: cannot unmarshal number into Go struct field Result.ID of type string"},
+	{`[1,2]`, "", "json: cannot unmarshal array into Go value of type build.Result"},
+	{`"sha256:0123"`, "", "json: cannot unmarshal string into Go value of type build.Result"},
+}
+
+func TestImageID(t *testing.T) {
+	t.Parallel()
+	for _, tc := range imageIDCases {
+		id, err := ImageID(json.RawMessage(tc.aux))
+		got := struct{ ID, Err string }{ID: id}
+		if err != nil {
+			got.Err = err.Error()
+		}
+		if diff := cmp.Diff(struct{ ID, Err string }{tc.id, tc.err}, got); diff != "" {
+			t.Errorf("ImageID(%s) (-want +got):\n%s", tc.aux, diff)
+		}
+	}
+}

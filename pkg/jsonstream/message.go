@@ -3,10 +3,12 @@
 package jsonstream
 
 import (
+	"encoding/json"
 	"fmt"
 
 	units "github.com/docker/go-units"
 
+	"github.com/mybuild/mybuild/pkg/jsonstream/internal/build"
 	"github.com/mybuild/mybuild/pkg/jsonstream/internal/jsonmessage"
 )
 
@@ -33,4 +35,14 @@ func (e *StreamError) Error() string { return e.Message }
 // significant digits, right-aligned in eight columns.
 func HumanSize(n int64) string {
 	return fmt.Sprintf("%8v", units.HumanSize(float64(n)))
+}
+
+// ImageID reads the image ID from an aux payload as docker build does; its
+// error is the text docker prints after "Failed to parse aux message: ".
+func ImageID(aux json.RawMessage) (string, error) {
+	var r build.Result
+	if err := json.Unmarshal(aux, &r); err != nil {
+		return "", err
+	}
+	return r.ID, nil
 }

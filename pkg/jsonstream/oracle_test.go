@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	buildtypes "github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/pkg/jsonmessage"
 )
 
@@ -128,6 +129,9 @@ func checkPlainMatchesDocker(t *testing.T, stream []byte, strict bool) {
 	if strings.Join(aux, "\x00") != strings.Join(want.aux, "\x00") || len(aux) != len(want.aux) {
 		t.Errorf("aux payloads differ:\nmybuild: %q\ndocker:  %q", aux, want.aux)
 	}
+	for _, a := range want.aux {
+		checkImageIDMatchesDocker(t, []byte(a))
+	}
 	gotErr, gotCode := "", 0
 	if err != nil {
 		gotErr = err.Error()
@@ -140,10 +144,31 @@ func checkPlainMatchesDocker(t *testing.T, stream []byte, strict bool) {
 	}
 }
 
+// checkImageIDMatchesDocker requires ImageID to read aux as docker build
+// does (cli/command/image/build.go: json.Unmarshal into build.Result).
+func checkImageIDMatchesDocker(t *testing.T, aux []byte) {
+	t.Helper()
+	var r buildtypes.Result
+	wantErr := ""
+	if err := json.Unmarshal(aux, &r); err != nil {
+		r.ID, wantErr = "", err.Error()
+	}
+	want := r.ID
+	got, err := ImageID(aux)
+	gotErr := ""
+	if err != nil {
+		gotErr = err.Error()
+	}
+	if got != want || gotErr != wantErr {
+		t.Errorf("ImageID(%q) = %q, %q; docker: %q, %q", aux, got, gotErr, want, wantErr)
+	}
+}
+
 // FuzzPlainMatchesDocker requires Display (the plain renderer) to print the
 // same bytes as docker's jsonmessage.DisplayJSONMessagesStream in
-// non-terminal mode, hand over the same aux payloads and fail with the
-// same error, save for the deliberate difference above.
+// non-terminal mode, hand over the same aux payloads (and ImageID to read
+// each as docker build does) and fail with the same error, save for the
+// deliberate difference above.
 func FuzzPlainMatchesDocker(f *testing.F) {
 	for _, b := range streamSeeds(f) {
 		f.Add(b, true)
@@ -182,7 +207,7 @@ func oracleSeeds() []string {
 		`{"stream":"s","status":"st","id":"i"}`,
 		// aux
 		`{"aux":{"ID":"sha256:0123"}}`, `{"aux":null,"stream":"after null aux\n"}`, `{"aux":"x","errorDetail":{"message":"in aux"}}`,
-		`{"aux":[1,2],"error":"bare in aux"}`, `{"aux":{"ID":5}}`,
+		`{"aux":[1,2],"error":"bare in aux"}`, `{"aux":{"ID":5}}`, `{"aux":{"id":"lower","ID":"upper"}}`, `{"aux":"sha256:0123"}`,
 		// time, timeNano, from
 		`{"status":"create","id":"c1","from":"busybox","time":1700000000}`,
 		`{"status":"create","id":"c1","from":"busybox","time":1700000000,"timeNano":1700000000123456789}`,
@@ -202,6 +227,14 @@ func oracleSeeds() []string {
 	// A huge line: larger than the 64 KiB read buffer.
 	seeds = append(seeds, fmt.Sprintf(`{"stream":"%s\n"}`, strings.Repeat("x", 65<<10)))
 	return seeds
+}
+
+// TestImageIDOracle checks TestImageID's expectations against docker's
+// own type.
+func TestImageIDOracle(t *testing.T) {
+	for _, tc := range imageIDCases {
+		checkImageIDMatchesDocker(t, []byte(tc.aux))
+	}
 }
 
 // TestPlainDockerBugsOracle checks TestPlainDockerBugs' expectations
