@@ -527,12 +527,12 @@ func sendError(ctx context.Context, err error, src *contextSource, out *outputs)
 func showStream(ctx context.Context, body io.Reader, out *outputs) (string, error) {
 	var imageID string
 	onAux := func(raw json.RawMessage) {
-		var r struct{ ID string }
-		if err := json.Unmarshal(raw, &r); err != nil {
+		id, err := jsonstream.ImageID(raw)
+		if err != nil {
 			fmt.Fprintf(out.stderr, "Failed to parse aux message: %s", err)
 			return
 		}
-		imageID = r.ID
+		imageID = id
 	}
 	err := out.display(ctx, body, jsonstream.Options{OnAux: onAux, Strict: true})
 	if err == nil {

@@ -389,6 +389,9 @@ func cases() []testCase {
 				`{"status":"Done"}` + "\r\n" +
 				`{"aux":{"ID":"sha256:` + strings.Repeat("ab", 32) + `"}}` + "\r\n"))},
 			args: []string{"--iidfile", "@ROOT@/iid"}, files: []string{"iid"}},
+		{name: "aux payloads that do not parse", tree: basic, args: []string{"--iidfile", "@ROOT@/iid"}, files: []string{"iid"},
+			daemon: []enginetest.Option{enginetest.WithStream([]byte(`{"aux":{"ID":"sha256:` + strings.Repeat("cd", 32) + `"}}` + "\r\n" +
+				`{"aux":{"ID":5}}` + "\r\n" + `{"aux":[1]}` + "\r\n" + `{"stream":"done\n"}` + "\r\n"))}},
 		{name: "no image ID with iidfile", tree: basic, args: []string{"--iidfile", "@ROOT@/iid"}, files: []string{"iid"},
 			daemon: []enginetest.Option{enginetest.WithStream([]byte(`{"stream":"done\n"}` + "\r\n"))}},
 		{name: "bare error field", tree: basic, daemon: []enginetest.Option{enginetest.WithStream([]byte(`{"error":"bare"}` + "\r\n"))},
