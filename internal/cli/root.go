@@ -153,6 +153,9 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 	addGlobalFlags(cmd.Flags(), &o.Global, f.Getenv)
 	addBuildFlags(cmd.Flags(), o, f.Getenv)
 	addInspectFlags(cmd.Flags(), &o.Inspect)
+	// Defined here so that cobra does not add its -v shorthand: docker
+	// build has none, and "-v /a:/b" must fail as an unknown flag.
+	cmd.Flags().Bool("version", false, "Print the version and quit")
 	cmd.Flags().StringVar(&o.completion, "completion", "", "Print the completion script for a shell (bash, zsh, fish, powershell)")
 	_ = cmd.Flags().SetAnnotation("completion", "mybuild", []string{"true"})
 	registerCompletions(cmd)

@@ -248,6 +248,9 @@ func cases() []testCase {
 		{name: "path not found", tree: basic, path: "nope", check: []func(*testing.T, result){wantExit(1)}},
 		{name: "context is a file", tree: basic, path: "Dockerfile", check: []func(*testing.T, result){wantExit(1)}},
 		{name: "ssh URL is a path", tree: basic, path: "ssh://example.com/repo.git"},
+		// -v is no shorthand of docker build (a common slip for a volume
+		// flag the build does not have); it must not print a version and exit 0.
+		{name: "-v is not a flag", tree: basic, args: []string{"-v", "/a:/b"}, normalize: []normalizer{usageName}, check: []func(*testing.T, result){wantExit(125)}},
 
 		// --- .dockerignore (§3)
 		{name: "ignore all", tree: withFile(file(".dockerignore", "**\n"), file("a", "a"), file("d/b", "b")),
