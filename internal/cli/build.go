@@ -130,11 +130,12 @@ func checkDaemonSupport(ctx context.Context, c Engine, o *BuildOptions) error {
 	if o.changedPlat && versionBelow(v, "1.38") {
 		errs = append(errs, fmt.Sprintf(`"--platform" requires API version 1.38, but the Docker daemon API version is %s`, v))
 	}
-	if o.Squash && !experimental {
-		errs = append(errs, `"--squash" is only supported on a Docker daemon with experimental features enabled`)
-	}
-	if o.Squash && versionBelow(v, "1.25") {
+	// As docker: --squash set at all (even to false) is checked, and an
+	// API version too old is the only complaint.
+	if o.changedSquash && versionBelow(v, "1.25") {
 		errs = append(errs, fmt.Sprintf(`"--squash" requires API version 1.25, but the Docker daemon API version is %s`, v))
+	} else if o.changedSquash && !experimental {
+		errs = append(errs, `"--squash" is only supported on a Docker daemon with experimental features enabled`)
 	}
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "\n"))

@@ -90,6 +90,7 @@ type BuildOptions struct {
 	completion     string
 	changedNetwork bool
 	changedPlat    bool
+	changedSquash  bool
 }
 
 // NewRootCmd returns the mybuild command. runF, when set, replaces the
@@ -129,6 +130,7 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 			fl := cmd.Flags()
 			o.changedNetwork = fl.Changed("network")
 			o.changedPlat = fl.Changed("platform")
+			o.changedSquash = fl.Changed("squash")
 			o.compressSet = fl.Changed("compress")
 			o.Global.tlsVerifySet = fl.Changed("tlsverify")
 			o.Global.tlsCertSet = fl.Changed("tlscert")

@@ -226,6 +226,11 @@ func cases() []testCase {
 		{name: "squash experimental", tree: basic, args: []string{"--squash"}, daemon: []enginetest.Option{enginetest.WithExperimental(true)},
 			check: []func(*testing.T, result){wantQuery("squash", "1")}},
 		{name: "squash not experimental", tree: basic, args: []string{"--squash"}, check: []func(*testing.T, result){wantExit(1)}},
+		// docker refuses --squash when it is set at all, even to false, and
+		// names only the API version when the daemon is too old for it.
+		{name: "squash=false not experimental", tree: basic, args: []string{"--squash=false"}, check: []func(*testing.T, result){wantExit(1)}},
+		{name: "squash on API 1.24", tree: basic, args: []string{"--squash"}, daemon: []enginetest.Option{enginetest.WithAPIVersion("1.24")},
+			check: []func(*testing.T, result){wantExit(1)}},
 		{name: "iidfile", tree: basic, args: []string{"--iidfile", "@ROOT@/iid"}, files: []string{"iid"}},
 		{name: "iidfile quiet", tree: basic, args: []string{"-q", "--iidfile", "@ROOT@/iid"}, files: []string{"iid"}},
 		{name: "many flags", tree: withFile(file("a.txt", "a")),
