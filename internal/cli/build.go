@@ -44,13 +44,10 @@ const sendingAction = "Sending build context to Docker daemon"
 const initialPingTimeout = 2 * time.Second
 
 func runBuild(ctx context.Context, o *BuildOptions) error {
-	if err := checkLogLevel(o.Global.LogLevel); err != nil {
+	cfg, err := preflight(o)
+	if err != nil {
 		return err
 	}
-	if err := checkBuildkitEnv(o.Getenv("DOCKER_BUILDKIT")); err != nil {
-		return err
-	}
-	cfg := auth.Load(o.Global.ConfigDir, o.IO.ErrOut)
 	client, err := newEngine(o, cfg)
 	if err != nil {
 		return err
@@ -160,10 +157,11 @@ func checkBuildkitEnv(v string) error {
 	return nil
 }
 
-// checkLogLevel accepts the levels docker's logger knows.
+// checkLogLevel accepts the levels docker's logger knows, and "" (docker
+// then keeps its default).
 func checkLogLevel(level string) error {
 	switch strings.ToLower(level) {
-	case "panic", "fatal", "error", "warn", "warning", "info", "debug", "trace":
+	case "", "panic", "fatal", "error", "warn", "warning", "info", "debug", "trace":
 		return nil
 	}
 	return fmt.Errorf("Unable to parse logging level: %s", level)

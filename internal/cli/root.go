@@ -115,6 +115,9 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 		SilenceUsage:  true,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 && !cmd.Flags().Changed("completion") {
+				if _, err := preflight(o); err != nil {
+					return err
+				}
 				return &StatusError{Code: 1, Message: commandName + ": '" + commandName + "' requires 1 argument\n\nUsage:  " + useLine + "\n\nRun '" + commandName + " --help' for more information"}
 			}
 			return nil
@@ -147,7 +150,15 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 			return nil, cobra.ShellCompDirectiveFilterDirs
 		},
 	}
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError(err) })
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		// docker has checked the log level and read config.json (printing
+		// its warnings) before it parses the build flags.
+		if err := checkLogLevel(o.Global.LogLevel); err != nil {
+			return err
+		}
+		auth.Load(o.Global.ConfigDir, o.IO.ErrOut)
+		return flagError(err)
+	})
 	cmd.SetVersionTemplate("mybuild version {{.Version}}\n")
 	setHelp(cmd, f.IO.TerminalWidth())
 	cmd.Flags().SortFlags = false
@@ -227,6 +238,20 @@ func addInspectFlags(fl *pflag.FlagSet, in *inspectOptions) {
 	for _, n := range []string{"list-context", "explain-path"} {
 		_ = fl.SetAnnotation(n, "mybuild", []string{"true"})
 	}
+}
+
+// preflight makes, in docker's order, the checks docker makes before it
+// parses the build flags and counts the arguments: the log level, then
+// config.json (its warnings are printed), then DOCKER_BUILDKIT.
+func preflight(o *BuildOptions) (*auth.Config, error) {
+	if err := checkLogLevel(o.Global.LogLevel); err != nil {
+		return nil, err
+	}
+	cfg := auth.Load(o.Global.ConfigDir, o.IO.ErrOut)
+	if err := checkBuildkitEnv(o.Getenv("DOCKER_BUILDKIT")); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
 
 // checkProgress validates --progress; "quiet" is -q.

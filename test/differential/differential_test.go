@@ -256,6 +256,24 @@ func cases() []testCase {
 		// -v is no shorthand of docker build (a common slip for a volume
 		// flag the build does not have); it must not print a version and exit 0.
 		{name: "-v is not a flag", tree: basic, args: []string{"-v", "/a:/b"}, normalize: []normalizer{usageName}, check: []func(*testing.T, result){wantExit(125)}},
+		// docker checks the log level, then reads config.json, then
+		// DOCKER_BUILDKIT, all before it parses the build flags and counts
+		// the arguments.
+		{name: "log-level empty", tree: basic, global: []string{"--log-level="}, check: []func(*testing.T, result){wantExit(0)}},
+		{name: "bad log-level before a bad flag", tree: basic, global: []string{"-l", "bogus"}, args: []string{"-t", "UPPER"}, noBanner: true,
+			check: []func(*testing.T, result){wantExit(1)}},
+		{name: "bad log-level before an unknown flag", tree: basic, global: []string{"-l", "bogus"}, args: []string{"--bogus"}, noBanner: true,
+			check: []func(*testing.T, result){wantExit(1)}},
+		{name: "bad log-level before argument count", tree: basic, global: []string{"-l", "bogus"}, noPath: true, noBanner: true,
+			check: []func(*testing.T, result){wantExit(1)}},
+		{name: "DOCKER_BUILDKIT=maybe before argument count", tree: basic, env: []string{"DOCKER_BUILDKIT=maybe"}, noPath: true, noBanner: true,
+			check: []func(*testing.T, result){wantExit(1)}},
+		{name: "bad config.json and a bad flag", tree: basic, config: `{"auths":`, args: []string{"-t", "UPPER"}, normalize: []normalizer{usageName},
+			check: []func(*testing.T, result){wantExit(125)}},
+		{name: "bad config.json and no argument", tree: basic, config: `{"auths":`, noPath: true, normalize: []normalizer{usageName},
+			check: []func(*testing.T, result){wantExit(1)}},
+		{name: "bad config.json and DOCKER_BUILDKIT=maybe", tree: basic, config: `{"auths":`, env: []string{"DOCKER_BUILDKIT=maybe"}, noBanner: true,
+			check: []func(*testing.T, result){wantExit(1)}},
 
 		// --- .dockerignore (§3)
 		{name: "ignore all", tree: withFile(file(".dockerignore", "**\n"), file("a", "a"), file("d/b", "b")),
