@@ -159,6 +159,9 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 		auth.Load(o.Global.ConfigDir, o.IO.ErrOut)
 		return flagError(err)
 	})
+	// The completion script comes from --completion: cobra's default
+	// "completion" command would take a context directory of that name.
+	cmd.CompletionOptions.DisableDefaultCmd = true
 	cmd.SetVersionTemplate("mybuild version {{.Version}}\n")
 	setHelp(cmd, f.IO.TerminalWidth())
 	cmd.Flags().SortFlags = false

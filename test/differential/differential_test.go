@@ -255,6 +255,9 @@ func cases() []testCase {
 		{name: "ssh URL is a path", tree: basic, path: "ssh://example.com/repo.git"},
 		// -v is no shorthand of docker build (a common slip for a volume
 		// flag the build does not have); it must not print a version and exit 0.
+		// cobra's default "completion" command must not shadow a context
+		// directory of that name.
+		{name: "context named completion", tree: []node{file("completion/Dockerfile", dockerfile)}, path: "completion", check: []func(*testing.T, result){wantExit(0)}},
 		{name: "-v is not a flag", tree: basic, args: []string{"-v", "/a:/b"}, normalize: []normalizer{usageName}, check: []func(*testing.T, result){wantExit(125)}},
 		// docker checks the log level, then reads config.json, then
 		// DOCKER_BUILDKIT, all before it parses the build flags and counts
