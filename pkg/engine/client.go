@@ -353,29 +353,45 @@ func (c *Client) connectError(ctx context.Context, err error) error {
 	return &TransportError{Err: err}
 }
 
+// checkResponse turns an error status into docker's message (its client's
+// checkResponseErr): the JSON "message" when the body is JSON, whatever
+// the API version, else the body's text.
 func (c *Client) checkResponse(resp *http.Response) error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 400 {
 		return nil
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return &APIError{StatusCode: resp.StatusCode, Message: err.Error()}
+	status := resp.Status
+	if status == "" {
+		status = http.StatusText(resp.StatusCode)
 	}
-	if len(body) == 0 {
-		return &APIError{StatusCode: resp.StatusCode, Bare: true, Message: fmt.Sprintf(
-			"request returned %s for API route and version %s, check if the server supports the requested API version",
-			resp.Status, resp.Request.URL)}
+	const bodyMax = 1 << 20
+	lr := &io.LimitedReader{R: resp.Body, N: bodyMax}
+	body, err := io.ReadAll(lr)
+	bare := func(msg string) error { return &APIError{StatusCode: resp.StatusCode, Bare: true, Message: msg} }
+	switch {
+	case err != nil:
+		return bare(err.Error())
+	case lr.N == 0:
+		return bare(fmt.Sprintf("request returned %s with a message (> %d bytes) for API route and version %s, check if the server supports the requested API version",
+			status, bodyMax, resp.Request.URL))
+	case len(body) == 0:
+		return bare(fmt.Sprintf("request returned %s for API route and version %s, check if the server supports the requested API version",
+			status, resp.Request.URL))
 	}
-	if resp.Header.Get("Content-Type") == "application/json" && !versionLess(c.version, "1.24") {
-		var e struct {
-			Message string `json:"message"`
-		}
-		if err := json.Unmarshal(body, &e); err != nil {
-			return &APIError{StatusCode: resp.StatusCode, Bare: true, Message: "Error reading JSON: " + err.Error()}
-		}
-		return &APIError{StatusCode: resp.StatusCode, Message: strings.TrimSpace(e.Message)}
+	if resp.Header.Get("Content-Type") != "application/json" {
+		return &APIError{StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(body))}
 	}
-	return &APIError{StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(body))}
+	var e struct {
+		Message string `json:"message"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil {
+		return bare("Error reading JSON: " + err.Error())
+	}
+	if e.Message == "" {
+		return &APIError{StatusCode: resp.StatusCode, Message: fmt.Sprintf("API returned a %d (%s) but provided no error-message",
+			resp.StatusCode, http.StatusText(resp.StatusCode))}
+	}
+	return &APIError{StatusCode: resp.StatusCode, Message: strings.TrimSpace(e.Message)}
 }
 
 func drain(resp *http.Response) {

@@ -400,11 +400,9 @@ func cases() []testCase {
 		{name: "ping fails 500", tree: basic, daemon: []enginetest.Option{enginetest.WithPingStatus(http.StatusInternalServerError)}},
 		// Open differences found by the flag audit whose fix belongs in
 		// pkg/engine or internal/cli/endpoint.go: remove the skip with the fix.
-		{name: "DOCKER_API_VERSION not a version", tree: basic, env: []string{"DOCKER_API_VERSION=abc"}, check: []func(*testing.T, result){wantExit(1)},
-			skip: "open: docker 28 reads a JSON error body whatever the API version; pkg/engine checkResponse prints it raw below 1.24 (and for \"abc\")"},
+		{name: "DOCKER_API_VERSION not a version", tree: basic, env: []string{"DOCKER_API_VERSION=abc"}, check: []func(*testing.T, result){wantExit(1)}},
 		{name: "HTTP error JSON without message", tree: basic, daemon: []enginetest.Option{enginetest.WithBuildResponse(500, "application/json", []byte(`{"message":""}`))},
-			check: []func(*testing.T, result){wantExit(1)},
-			skip:  "open: docker says \"API returned a 500 (Internal Server Error) but provided no error-message\"; pkg/engine checkResponse prints an empty message"},
+			check: []func(*testing.T, result){wantExit(1)}},
 		{name: "-H tcp with a path and query", tree: basic, noHost: true, global: []string{"-H", "tcp://127.0.0.1:1/p?x=1"}, normalize: []normalizer{dockerTarNoise},
 			check: []func(*testing.T, result){wantExit(1)},
 			skip:  "open: docker/cli's ParseTCPAddr keeps the path and drops the query; pkg/engine/host.go (moby's daemon-side parser) rejects it"},
