@@ -4,6 +4,7 @@ package dockerignore
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -26,7 +27,13 @@ func Read(dir string) ([]string, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return ignorefile.ReadAll(f)
+	patterns, err := ignorefile.ReadAll(f)
+	if err != nil {
+		// A .dockerignore that is a directory opens and fails here
+		// ("read …: is a directory"), as a line over 64 KiB does.
+		return nil, fmt.Errorf("error reading .dockerignore: %w", err)
+	}
+	return patterns, nil
 }
 
 // KeepBuildFiles appends exceptions so that .dockerignore and the
