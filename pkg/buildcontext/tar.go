@@ -68,12 +68,15 @@ type Tar struct {
 	tpm    *patternmatcher.PatternMatcher // patterns for what is sent
 	except []string                       // exclusion patterns + "/"
 
-	tw      *tar.Writer
-	inodes  map[uint64]string
-	ignored bool // .dockerignore seen (for Splice)
-	check   bool // headers only: no file contents are read
-	onEntry func(*tar.Header)
-	buf     []byte // file contents on their way to tw
+	tw     *tar.Writer
+	inodes map[uint64]string
+	// matchErr is the pattern that failed in the tar walk (docker's
+	// "Error matching <path>: <err>"): nothing more is sent after it.
+	matchErr error
+	ignored  bool // .dockerignore seen (for Splice)
+	check    bool // headers only: no file contents are read
+	onEntry  func(*tar.Header)
+	buf      []byte // file contents on their way to tw
 
 	// hook, set by tests only, is called at the points where a file that
 	// changes meanwhile matters (see event).
@@ -86,33 +89,63 @@ type Tar struct {
 // NewTar checks the patterns and prepares a Tar of dir.
 func NewTar(dir string, o TarOptions) (*Tar, error) {
 	t := &Tar{dir: dir, opts: o, inodes: map[uint64]string{}}
-	if len(o.Excludes) > 0 {
-		pm, err := patternmatcher.New(o.Excludes)
-		if err != nil {
-			return nil, &ContextError{Err: err}
-		}
-		t.vpm = pm
-	}
-	sent := dockerignore.KeepBuildFiles(append([]string(nil), o.Excludes...), o.Dockerfile, o.DockerfileFromStdin)
-	if len(sent) > 0 {
-		pm, err := patternmatcher.New(sent)
-		if err != nil {
-			return nil, &ContextError{Err: err}
-		}
-		t.tpm = pm
-		for _, p := range pm.Patterns() {
-			if p.Exclusion() {
-				t.except = append(t.except, p.String()+"/")
-			}
-		}
-	}
 	if t.opts.Warn == nil {
 		t.opts.Warn = func(string) {}
 	}
 	if t.opts.BufferSize == 0 {
 		t.opts.BufferSize = 256 << 10
 	}
+	if err := t.compile(); err != nil {
+		return nil, err
+	}
 	return t, nil
+}
+
+// compile makes the pattern matchers. Each walk needs its own: a pattern
+// that fails to compile when first evaluated ("[z-a]", "\\1") leaves its
+// matcher unusable (patternmatcher would dereference a nil regexp the
+// next time).
+func (t *Tar) compile() error {
+	t.vpm, t.tpm, t.except = nil, nil, nil
+	if len(t.opts.Excludes) > 0 {
+		pm, err := patternmatcher.New(t.opts.Excludes)
+		if err != nil {
+			return &ContextError{Err: err}
+		}
+		t.vpm = pm
+	}
+	sent := dockerignore.KeepBuildFiles(append([]string(nil), t.opts.Excludes...), t.opts.Dockerfile, t.opts.DockerfileFromStdin)
+	if len(sent) == 0 {
+		return nil
+	}
+	pm, err := patternmatcher.New(sent)
+	if err != nil {
+		// Only the exception kept for the Dockerfile can fail here
+		// ("[/Dockerfile"): docker's tar writer refuses the patterns,
+		// after its pre-check walk, with the bare error.
+		if err := t.precheck(); err != nil {
+			return err
+		}
+		return err
+	}
+	t.tpm = pm
+	for _, p := range pm.Patterns() {
+		if p.Exclusion() {
+			t.except = append(t.except, p.String()+"/")
+		}
+	}
+	return nil
+}
+
+// precheck is docker's pre-check walk alone (nothing is sent).
+func (t *Tar) precheck() error {
+	c := &Tar{dir: t.dir, opts: t.opts, vpm: t.vpm, inodes: map[uint64]string{}, check: true, hook: t.hook}
+	c.opts.Splice = nil
+	var ce *ContextError
+	if err := c.walk(context.Background(), c.dir, "", false, patternmatcher.MatchInfo{}, true); errors.As(err, &ce) {
+		return ce
+	}
+	return nil
 }
 
 // Stream starts writing the tar and returns its reader. A failure ends
@@ -144,8 +177,11 @@ func (t *Tar) Check(ctx context.Context) error {
 // calling fn with the header of every entry that would be sent (before
 // any spliced Dockerfile).
 func (t *Tar) List(ctx context.Context, fn func(*tar.Header)) error {
-	c := &Tar{dir: t.dir, opts: t.opts, vpm: t.vpm, tpm: t.tpm, except: t.except, inodes: map[uint64]string{}, check: true, onEntry: fn, hook: t.hook}
+	c := &Tar{dir: t.dir, opts: t.opts, inodes: map[uint64]string{}, check: true, onEntry: fn, hook: t.hook}
 	c.opts.Splice = nil
+	if err := c.compile(); err != nil {
+		return err
+	}
 	return c.write(ctx, io.Discard)
 }
 
@@ -169,6 +205,11 @@ func (t *Tar) write(ctx context.Context, w io.Writer) error {
 	t.tw = tar.NewWriter(bw)
 	if err := t.walk(ctx, t.dir, "", true, patternmatcher.MatchInfo{}, true); err != nil {
 		return err
+	}
+	if t.matchErr != nil {
+		// Only now: docker's pre-check, which runs first, fails
+		// instead when it finds a problem later in the walk.
+		t.opts.Warn(t.matchErr.Error())
 	}
 	if err := t.writeSplice(); err != nil {
 		return err
@@ -206,12 +247,27 @@ func (t *Tar) walk(ctx context.Context, dir, rel string, tarActive bool, parent 
 			}
 			continue
 		}
-		checked := validating && !t.validationExcluded(relPath)
-		skip, info := true, patternmatcher.MatchInfo{}
-		if tarActive {
-			if skip, info, err = t.sendExcluded(relPath, parent); err != nil {
-				return err
+		checked := false
+		if validating {
+			// Only where docker's pre-check looks: a pattern that
+			// fails there fails it.
+			excluded, err := t.validationExcluded(relPath)
+			if err != nil {
+				return &ContextError{Err: err}
 			}
+			checked = !excluded
+		}
+		skip, info := true, patternmatcher.MatchInfo{}
+		if tarActive && t.matchErr == nil {
+			if skip, info, err = t.sendExcluded(relPath, parent); err != nil {
+				// docker's tar walk stops at a pattern that fails
+				// to compile once evaluated, logs it, and sends
+				// what it had (its pre-check may not evaluate it).
+				t.matchErr = fmt.Errorf("Error matching %s: %w", relPath, err)
+			}
+		}
+		if t.matchErr != nil {
+			tarActive, skip = false, true
 		}
 		if fi.IsDir() {
 			descend := tarActive && (!skip || t.exceptionBelow(relPath))
@@ -268,12 +324,11 @@ func readNames(dir string) ([]string, error) {
 	return names, nil
 }
 
-func (t *Tar) validationExcluded(rel string) bool {
+func (t *Tar) validationExcluded(rel string) (bool, error) {
 	if t.vpm == nil {
-		return false
+		return false, nil
 	}
-	ok, _ := t.vpm.MatchesOrParentMatches(rel)
-	return ok
+	return t.vpm.MatchesOrParentMatches(rel)
 }
 
 func (t *Tar) sendExcluded(rel string, parent patternmatcher.MatchInfo) (bool, patternmatcher.MatchInfo, error) {
