@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,8 +13,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/docker/go-connections/tlsconfig"
 
 	"github.com/mybuild/mybuild/pkg/auth"
 	"github.com/mybuild/mybuild/pkg/dockercontext"
@@ -65,9 +61,9 @@ func engineConfig(o *BuildOptions, cfg *auth.Config) (engine.Config, error) {
 		if ec.Host, err = engine.ParseHost(useTLS, ep.Host); err != nil {
 			return engine.Config{}, endpointError(err)
 		}
-		if useTLS && strings.HasPrefix(ec.Host, "tcp://") {
-			if ec.TLS, err = clientTLS(g); err != nil {
-				return engine.Config{}, endpointError(err)
+		if useTLS {
+			if ec.TLS, err = defaultContextTLS(g, ec.Host); err != nil {
+				return engine.Config{}, err
 			}
 		}
 	} else {
@@ -125,10 +121,13 @@ func fdDialer(num string) (func(context.Context) (net.Conn, error), error) {
 	}, nil
 }
 
-// clientTLS builds the TLS client configuration: the CA must exist, the
-// default certificate and key are dropped when absent, and --tls without
-// --tlsverify skips verification.
-func clientTLS(g GlobalOptions) (*tls.Config, error) {
+// defaultContextTLS is docker's TLS for the default context with --tls or
+// --tlsverify: the CA, certificate and key files are read first, whatever
+// the host (a missing one fails, also for a unix socket; the default
+// certificate and key are dropped when absent), then used as a named
+// context's TLS data would be: only a tcp host gets a configuration, and
+// --tls without --tlsverify skips verification.
+func defaultContextTLS(g GlobalOptions, host string) (*tls.Config, error) {
 	certFile, keyFile := g.TLSCert, g.TLSKey
 	if !g.tlsCertSet && !exists(certFile) {
 		certFile = ""
@@ -136,36 +135,24 @@ func clientTLS(g GlobalOptions) (*tls.Config, error) {
 	if !g.tlsKeySet && !exists(keyFile) {
 		keyFile = ""
 	}
-	c := tlsconfig.ClientDefault()
-	c.InsecureSkipVerify = !g.TLSVerify
-	if g.TLSCACert != "" {
-		ca, err := os.ReadFile(g.TLSCACert)
+	ep := dockercontext.Endpoint{Host: host, SkipTLSVerify: !g.TLSVerify}
+	for _, f := range []struct {
+		path string
+		data *[]byte
+	}{{g.TLSCACert, &ep.CA}, {certFile, &ep.Cert}, {keyFile, &ep.Key}} {
+		if f.path == "" {
+			continue
+		}
+		b, err := os.ReadFile(f.path)
 		if err != nil {
-			return nil, err
+			return nil, endpointError(err)
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(ca) {
-			return nil, fmt.Errorf("failed to append certificates from PEM file: %q", g.TLSCACert)
-		}
-		c.RootCAs = pool
+		*f.data = b
 	}
-	if certFile != "" || keyFile != "" {
-		certPEM, err := os.ReadFile(certFile)
-		if err != nil {
-			return nil, err
-		}
-		keyPEM, err := os.ReadFile(keyFile)
-		if err != nil {
-			return nil, err
-		}
-		if b, _ := pem.Decode(keyPEM); b != nil && x509.IsEncryptedPEMBlock(b) { //nolint:staticcheck // rejecting, not decrypting
-			return nil, errors.New("private key is encrypted, but could not decrypt it: encrypted private keys are not supported")
-		}
-		cert, err := tls.X509KeyPair(certPEM, keyPEM)
-		if err != nil {
-			return nil, fmt.Errorf("could not load X509 key pair: %w", err)
-		}
-		c.Certificates = []tls.Certificate{cert}
+	ep.HasTLSData = ep.CA != nil || ep.Cert != nil || ep.Key != nil
+	c, err := ep.TLSConfig()
+	if err != nil {
+		return nil, errors.New(dockercontext.InitPrefix + err.Error())
 	}
 	return c, nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -16,8 +17,10 @@ const (
 )
 
 // ParseHost normalises a daemon address as docker's -H flag and DOCKER_HOST
-// do: a bare host:port means tcp, missing parts get defaults, and an empty
-// value means the local socket (or tcp://localhost:2376 with TLS).
+// do (docker/cli opts.ParseHost): a bare host:port means tcp, missing parts
+// get defaults, and an empty value means the local socket (or
+// tcp://localhost:2376 with TLS; a tcp address without a port gets 2375
+// even with TLS, as in docker).
 func ParseHost(defaultToTLS bool, val string) (string, error) {
 	host := strings.TrimSpace(val)
 	if host == "" {
@@ -26,21 +29,17 @@ func ParseHost(defaultToTLS bool, val string) (string, error) {
 		}
 		return DefaultHost, nil
 	}
-	parts := strings.SplitN(host, "://", 2)
-	if len(parts) == 1 {
-		parts = []string{"tcp", parts[0]}
+	proto, addr, hasProto := strings.Cut(host, "://")
+	if !hasProto {
+		proto, addr = "tcp", host
 	}
-	switch parts[0] {
+	switch proto {
 	case "tcp":
-		def := defaultTCPHost
-		if defaultToTLS {
-			def = defaultTLSHost
-		}
-		return parseTCPAddr(host, def)
+		return parseTCPAddr(addr, defaultTCPHost)
 	case "unix":
-		return parseSimpleProtoAddr("unix", parts[1], DefaultUnixSocket)
+		return parseSimpleProtoAddr("unix", addr, DefaultUnixSocket)
 	case "npipe":
-		return parseSimpleProtoAddr("npipe", parts[1], DefaultNamedPipe)
+		return parseSimpleProtoAddr("npipe", addr, DefaultNamedPipe)
 	case "fd", "ssh":
 		return host, nil
 	default:
@@ -49,6 +48,7 @@ func ParseHost(defaultToTLS bool, val string) (string, error) {
 }
 
 func parseSimpleProtoAddr(proto, addr, defaultAddr string) (string, error) {
+	addr = strings.TrimPrefix(addr, proto+"://")
 	if strings.Contains(addr, "://") {
 		return "", fmt.Errorf("invalid proto, expected %s: %s", proto, addr)
 	}
@@ -58,42 +58,43 @@ func parseSimpleProtoAddr(proto, addr, defaultAddr string) (string, error) {
 	return proto + "://" + addr, nil
 }
 
+// parseTCPAddr is docker/cli's opts.ParseTCPAddr, quirks included: a
+// second "tcp://" is dropped, the path is kept and the query dropped, and
+// a port that does not parse as a number is refused only when it is 0.
 func parseTCPAddr(tryAddr, defaultAddr string) (string, error) {
-	def, err := parseTCPURL(defaultAddr, true)
-	if err != nil {
-		return "", fmt.Errorf("invalid default address (%s): %v", defaultAddr, err)
+	if tryAddr == "" || tryAddr == "tcp://" {
+		return defaultAddr, nil
 	}
-	addr, err := parseTCPURL(tryAddr, false)
-	if err != nil {
-		return "", fmt.Errorf("invalid bind address (%s): %v", tryAddr, err)
+	addr := strings.TrimPrefix(tryAddr, "tcp://")
+	if strings.Contains(addr, "://") || addr == "" {
+		return "", fmt.Errorf("invalid proto, expected tcp: %s", tryAddr)
 	}
-	host := addr.Hostname()
+	defaultHost, defaultPort, err := net.SplitHostPort(strings.TrimPrefix(defaultAddr, "tcp://"))
+	if err != nil {
+		return "", err
+	}
+	if strings.HasSuffix(addr, "]:") {
+		addr += defaultPort
+	}
+	u, err := url.Parse("tcp://" + addr)
+	if err != nil {
+		return "", err
+	}
+	host, port, err := net.SplitHostPort(u.Host)
+	if err != nil {
+		host, port, err = net.SplitHostPort(net.JoinHostPort(u.Host, defaultPort))
+	}
+	if err != nil {
+		return "", fmt.Errorf("invalid bind address format: %s", tryAddr)
+	}
 	if host == "" {
-		host = def.Hostname()
+		host = defaultHost
 	}
-	port := addr.Port()
 	if port == "" {
-		port = def.Port()
+		port = defaultPort
 	}
-	return "tcp://" + net.JoinHostPort(host, port) + addr.Path, nil
-}
-
-func parseTCPURL(address string, strict bool) (*url.URL, error) {
-	if !strict && !strings.Contains(address, "://") {
-		address = "tcp://" + address
+	if p, err := strconv.Atoi(port); err != nil && p == 0 {
+		return "", fmt.Errorf("invalid bind address format: %s", tryAddr)
 	}
-	u, err := url.Parse(address)
-	if err != nil {
-		return nil, err
-	}
-	if u.Scheme != "tcp" {
-		return nil, fmt.Errorf("unsupported proto '%s'", u.Scheme)
-	}
-	if u.Path != "" && u.Path != "/" && !strict && (u.RawQuery != "" || u.Fragment != "") {
-		return nil, fmt.Errorf("extra path, query, or fragment")
-	}
-	if u.Path == "/" {
-		u.Path = ""
-	}
-	return u, nil
+	return "tcp://" + net.JoinHostPort(host, port) + u.Path, nil
 }
