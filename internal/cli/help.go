@@ -42,9 +42,13 @@ func writeHelp(w io.Writer, c *cobra.Command, width int) {
 			fmt.Fprintf(w, "%s:\n%s\n", title, fs.FlagUsagesWrapped(width-1))
 		}
 	}
+	// docker build's own flags: neither mybuild's nor global (other
+	// annotations, such as completion hints on -f, do not count).
 	plain := pflag.NewFlagSet("build", pflag.ContinueOnError)
 	c.Flags().VisitAll(func(f *pflag.Flag) {
-		if len(f.Annotations) == 0 && f.Name != "help" && f.Name != "version" {
+		_, ours := f.Annotations["mybuild"]
+		_, global := f.Annotations["global"]
+		if !ours && !global && f.Name != "help" && f.Name != "version" {
 			plain.AddFlag(f)
 		}
 	})
