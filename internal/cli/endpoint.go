@@ -50,7 +50,7 @@ func engineConfig(o *BuildOptions, cfg *auth.Config) (engine.Config, error) {
 		return engine.Config{}, err
 	}
 	ec := engine.Config{APIVersion: o.Getenv("DOCKER_API_VERSION"), Timeout: timeout}
-	if g.Debug || g.LogLevel == "debug" || g.LogLevel == "trace" {
+	if lvl := strings.ToLower(g.LogLevel); g.Debug || lvl == "debug" || lvl == "trace" { // logrus levels ignore case
 		ec.Debug = o.IO.ErrOut
 	}
 	if ec.Headers, err = customHeaders(o.Getenv("DOCKER_CUSTOM_HEADERS"), cfg.Headers()); err != nil {
