@@ -59,18 +59,19 @@ func TestParseGitURL(t *testing.T) {
 		want    gitRepo
 		wantErr string
 	}{
-		{in: "github.com/a/b", want: gitRepo{remote: "https://github.com/a/b", ref: "master"}},
+		{in: "github.com/a/b", want: gitRepo{remote: "https://github.com/a/b", ref: "master", defaultRef: true}},
 		{in: "github.com/a/b#dev:sub/dir", want: gitRepo{remote: "https://github.com/a/b", ref: "dev", subdir: "sub/dir"}},
-		{in: "https://host/a/b.git", want: gitRepo{remote: "https://host/a/b.git", ref: "master"}},
+		{in: "github.com/a/b#master", want: gitRepo{remote: "https://github.com/a/b", ref: "master"}}, // named: no fallback
+		{in: "https://host/a/b.git", want: gitRepo{remote: "https://host/a/b.git", ref: "master", defaultRef: true}},
 		{in: "http://host/a/b.git#v1", want: gitRepo{remote: "http://host/a/b.git", ref: "v1"}},
-		{in: "https://host/a/b.git#:docker", want: gitRepo{remote: "https://host/a/b.git", ref: "master", subdir: "docker"}},
+		{in: "https://host/a/b.git#:docker", want: gitRepo{remote: "https://host/a/b.git", ref: "master", subdir: "docker", defaultRef: true}},
 		{in: "https://host/a/b.git#refs/pull/42/head", want: gitRepo{remote: "https://host/a/b.git", ref: "refs/pull/42/head"}},
 		{in: "https://host/a/b.git#dev:", want: gitRepo{remote: "https://host/a/b.git", ref: "dev"}},
 		{in: "https://host/a/b.git#dev:a:b", want: gitRepo{remote: "https://host/a/b.git", ref: "dev", subdir: "a:b"}},
 		{in: "https://host/a/b.git#x%20y", want: gitRepo{remote: "https://host/a/b.git", ref: "x y"}},
 		{in: "git://host:9418/b.git#dev", want: gitRepo{remote: "git://host:9418/b.git", ref: "dev"}},
 		{in: "ssh://git@host/b.git#dev", want: gitRepo{remote: "ssh://git@host/b.git", ref: "dev"}},
-		{in: "git@github.com:a/b.git", want: gitRepo{remote: "git@github.com:a/b.git", ref: "master"}},
+		{in: "git@github.com:a/b.git", want: gitRepo{remote: "git@github.com:a/b.git", ref: "master", defaultRef: true}},
 		{in: "git@github.com:a/b.git#v2:x", want: gitRepo{remote: "git@github.com:a/b.git", ref: "v2", subdir: "x"}},
 		{in: "git@github.com:a/b.git#-v", wantErr: "invalid refspec: -v"},
 		{in: "https://host/b.git#--upload-pack=x", wantErr: "invalid refspec: --upload-pack=x"},
