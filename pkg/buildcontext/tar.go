@@ -51,7 +51,8 @@ type TarOptions struct {
 	// Splice, when set, is appended to the tar.
 	Splice *Splice
 	// Warn receives problems that skip one file without failing the build
-	// (sockets, unreadable files docker does not pre-check).
+	// (sockets, unreadable files docker does not pre-check), once the
+	// walk is over, and none when it ends with a ContextError.
 	Warn func(msg string)
 	// KeepOwner keeps the files' uid/gid instead of docker's 0/0 (docker
 	// does not chown the tar it makes of a Dockerfile read from stdin).
@@ -203,13 +204,23 @@ func (t *Tar) setErr(err error) {
 func (t *Tar) write(ctx context.Context, w io.Writer) error {
 	bw := bufio.NewWriterSize(w, t.opts.BufferSize)
 	t.tw = tar.NewWriter(bw)
-	if err := t.walk(ctx, t.dir, "", true, patternmatcher.MatchInfo{}, true); err != nil {
+	// Warnings wait for the end of the walk: a context error found later
+	// is one docker's pre-check finds before it writes anything, so
+	// docker would not have warned about a file (a socket, say).
+	warn, held := t.opts.Warn, []string(nil)
+	t.opts.Warn = func(msg string) { held = append(held, msg) }
+	err := t.walk(ctx, t.dir, "", true, patternmatcher.MatchInfo{}, true)
+	t.opts.Warn = warn
+	if ce := (*ContextError)(nil); !errors.As(err, &ce) {
+		for _, msg := range held {
+			warn(msg)
+		}
+	}
+	if err != nil {
 		return err
 	}
 	if t.matchErr != nil {
-		// Only now: docker's pre-check, which runs first, fails
-		// instead when it finds a problem later in the walk.
-		t.opts.Warn(t.matchErr.Error())
+		warn(t.matchErr.Error())
 	}
 	if err := t.writeSplice(); err != nil {
 		return err
