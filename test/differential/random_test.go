@@ -831,8 +831,14 @@ func (g *gen) ignoreText() string {
 		b.WriteString("\ufeff")
 	}
 	lines := g.r.IntN(9)
+	// Invalid patterns end the build at once: in one file in eight.
+	invalid := g.r.IntN(8) == 0
 	for i := range lines {
-		b.WriteString(g.patternLine())
+		l := g.patternLine()
+		for !invalid && invalidPattern(l) {
+			l = g.patternLine()
+		}
+		b.WriteString(l)
 		if i == lines-1 && g.r.IntN(4) == 0 {
 			break // no final newline
 		}
@@ -843,6 +849,25 @@ func (g *gen) ignoreText() string {
 		}
 	}
 	return b.String()
+}
+
+// invalidPattern: the line is a pattern patternmatcher refuses, at once or
+// when it is first evaluated.
+func invalidPattern(line string) bool {
+	patterns, err := ignorefile.ReadAll(strings.NewReader(line))
+	if err != nil {
+		return true
+	}
+	for _, p := range patterns {
+		pm, err := patternmatcher.New([]string{strings.TrimPrefix(p, "!")})
+		if err != nil {
+			return true
+		}
+		if _, err := pm.Matches("x"); err != nil || p == "!" {
+			return true
+		}
+	}
+	return false
 }
 
 var specialLines = []string{
