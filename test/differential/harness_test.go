@@ -18,10 +18,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"golang.org/x/sys/unix"
 
 	"github.com/mybuild/mybuild/pkg/engine/enginetest"
 )
@@ -126,21 +126,11 @@ func makeTree(t *testing.T, root string, nodes []node) {
 	}
 }
 
-// lutimes sets atime and mtime of p without following a symlink.
+// lutimes sets atime and mtime of p without following a symlink, for any
+// time the filesystem takes (ext4: 1901-12-13 … 2446-05-10).
 func lutimes(p string, tm time.Time) error {
-	const atFDCWD = -100
-	const atSymlinkNofollow = 0x100
-	b, err := syscall.BytePtrFromString(p)
-	if err != nil {
-		return err
-	}
-	ts := [2]syscall.Timespec{syscall.NsecToTimespec(tm.UnixNano()), syscall.NsecToTimespec(tm.UnixNano())}
-	fd := atFDCWD
-	_, _, errno := syscall.Syscall6(syscall.SYS_UTIMENSAT, uintptr(fd), uintptr(unsafe.Pointer(b)), uintptr(unsafe.Pointer(&ts)), atSymlinkNofollow, 0, 0)
-	if errno != 0 {
-		return errno
-	}
-	return nil
+	ts := unix.Timespec{Sec: tm.Unix(), Nsec: int64(tm.Nanosecond())}
+	return unix.UtimesNanoAt(unix.AT_FDCWD, p, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW)
 }
 
 // result is what one client did.
@@ -452,7 +442,23 @@ func runCase(t *testing.T, tc testCase, url string) {
 // compare reports each part that differs, with a (-docker +mybuild) diff.
 func compare(t *testing.T, docker, mybuild result) {
 	t.Helper()
-	opts := cmp.Options{cmpopts.EquateEmpty()}
+	for _, p := range comparedParts(docker, mybuild) {
+		if diff := cmp.Diff(p.d, p.m, compareOptions); diff != "" {
+			t.Errorf("%s differ (-docker +mybuild):\n%s", p.name, diff)
+		}
+	}
+}
+
+var compareOptions = cmp.Options{cmpopts.EquateEmpty()}
+
+// part is one thing both clients must have done alike.
+type part struct {
+	name string
+	d, m any
+}
+
+// comparedParts are what compare compares.
+func comparedParts(docker, mybuild result) []part {
 	// A /build call's headers are compared with its request.
 	noBuild := len(docker.Builds) == 0 && len(mybuild.Builds) == 0
 	calls := func(cs []enginetest.Call) []enginetest.Call {
@@ -470,21 +476,13 @@ func compare(t *testing.T, docker, mybuild result) {
 		}
 		return out
 	}
-	parts := []struct {
-		name string
-		d, m any
-	}{
+	return []part{
 		{"exit code", docker.Code, mybuild.Code},
 		{"stdout", docker.Stdout, mybuild.Stdout},
 		{"stderr", docker.Stderr, mybuild.Stderr},
 		{"calls (method, path, query, host; headers of pings)", calls(docker.Calls), calls(mybuild.Calls)},
 		{"/build requests (query, headers, body, tar entries)", docker.Builds, mybuild.Builds},
 		{"files written", docker.Files, mybuild.Files},
-	}
-	for _, p := range parts {
-		if diff := cmp.Diff(p.d, p.m, opts); diff != "" {
-			t.Errorf("%s differ (-docker +mybuild):\n%s", p.name, diff)
-		}
 	}
 }
 

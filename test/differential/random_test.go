@@ -13,10 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -278,7 +276,7 @@ func runRandom(t *testing.T, rc randCase) (docker, mybuild result) {
 		if n.mtime.IsZero() {
 			continue
 		}
-		if err := lutimesAny(filepath.Join(work, n.path), n.mtime); err != nil {
+		if err := lutimes(filepath.Join(work, n.path), n.mtime); err != nil {
 			t.Fatalf("set mtime of %s: %v", n.path, err)
 		}
 	}
@@ -390,55 +388,12 @@ func preCheckExcludes(ctx, path string) bool {
 	return ok && err == nil
 }
 
-// lutimesAny is lutimes for any time the filesystem takes (UnixNano
-// overflows after 2262); ext4 clamps to 1901-12-13 … 2446-05-10.
-func lutimesAny(p string, tm time.Time) error {
-	const atFDCWD = -100
-	const atSymlinkNofollow = 0x100
-	b, err := syscall.BytePtrFromString(p)
-	if err != nil {
-		return err
-	}
-	ts := syscall.Timespec{Sec: tm.Unix(), Nsec: int64(tm.Nanosecond())}
-	tss := [2]syscall.Timespec{ts, ts}
-	fd := atFDCWD
-	_, _, errno := syscall.Syscall6(syscall.SYS_UTIMENSAT, uintptr(fd), uintptr(unsafe.Pointer(b)), uintptr(unsafe.Pointer(&tss)), atSymlinkNofollow, 0, 0)
-	if errno != 0 {
-		return errno
-	}
-	return nil
-}
-
 // differences is compare without a *testing.T (for shrinking): the names of
 // the parts that differ.
 func differences(docker, mybuild result) []string {
-	opts := cmp.Options{cmpopts.EquateEmpty()}
-	noBuild := len(docker.Builds) == 0 && len(mybuild.Builds) == 0
-	calls := func(cs []enginetest.Call) []enginetest.Call {
-		if noBuild && onlyPings(docker.Calls) && onlyPings(mybuild.Calls) {
-			return nil
-		}
-		out := make([]enginetest.Call, len(cs))
-		for i, c := range cs {
-			if c.Method == "POST" {
-				c.Header = nil
-			}
-			out[i] = c
-		}
-		return out
-	}
 	var diffs []string
-	for _, p := range []struct {
-		name string
-		d, m any
-	}{
-		{"exit code", docker.Code, mybuild.Code},
-		{"stdout", docker.Stdout, mybuild.Stdout},
-		{"stderr", docker.Stderr, mybuild.Stderr},
-		{"calls", calls(docker.Calls), calls(mybuild.Calls)},
-		{"builds", docker.Builds, mybuild.Builds},
-	} {
-		if !cmp.Equal(p.d, p.m, opts) {
+	for _, p := range comparedParts(docker, mybuild) {
+		if !cmp.Equal(p.d, p.m, compareOptions) {
 			diffs = append(diffs, p.name)
 		}
 	}
