@@ -150,8 +150,11 @@ $(tail -n 40 "$LOG" 2>/dev/null)"
     step "starting dockerd ${args[*]} (log: $LOG)"
     # setsid + all fds redirected: the daemon outlives this script and holds no pipe of the
     # caller open (CI waits for .ci/run's output to close).
+    # From /: the daemon must not depend on this checkout staying where it is.
+    pushd / >/dev/null
     setsid nohup dockerd "${args[@]}" </dev/null >>"$LOG" 2>&1 &
     pid=$!
+    popd >/dev/null
     if ! wait_for_ping "$pid"; then
       echo "----- tail of $LOG -----" >&2
       tail -n 40 "$LOG" >&2 || true

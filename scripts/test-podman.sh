@@ -165,8 +165,13 @@ case "$( { tr '\0' ' ' <"/proc/${ours:-0}/cmdline"; } 2>/dev/null || true)" in
 "podman system service "*) ;;
 *) ours="" ;; # gone, or the pid was reused
 esac
+# A service started from a directory that was removed since (an earlier clone) cannot run
+# containers: conmon fails with "Failed to get working directory".
+if [ -n "$ours" ] && [[ "$(readlink "/proc/$ours/cwd" 2>/dev/null)" == *" (deleted)" ]]; then
+  changed="working directory removed"
+fi
 if [ -n "$changed" ] && [ -n "$ours" ]; then
-  step "configuration changed: restarting podman system service (pid $ours)"
+  step "configuration changed or working directory removed: restarting podman system service (pid $ours)"
   kill "$ours"
   for _ in $(seq 1 40); do kill -0 "$ours" 2>/dev/null || break; sleep 0.25; done
   ours=""
@@ -181,8 +186,11 @@ else
   step "starting podman system service --time=0 unix://$SOCK (log: $LOG)"
   # setsid + all fds redirected: the service outlives this script and holds no pipe of the
   # caller open (CI waits for .ci/run's output to close).
+  # From /: the service must not depend on this checkout staying where it is.
+  pushd / >/dev/null
   setsid nohup podman system service --time=0 "unix://$SOCK" </dev/null >>"$LOG" 2>&1 &
   pid=$!
+  popd >/dev/null
   echo "$pid" >"$PIDFILE"
   deadline=$((SECONDS + 60))
   until ping "$SOCK"; do
