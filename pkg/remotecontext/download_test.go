@@ -314,8 +314,19 @@ func TestDownload(t *testing.T) {
 		http.Redirect(w, r, "/Dockerfile", http.StatusFound)
 	})
 	mux.HandleFunc("/chunked-df", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.WriteString(w, "FROM scratch\n")
-		w.(http.Flusher).Flush() // no Content-Length: chunked
+		// No Content-Length: chunked. The whole response in one write, as
+		// in docker's captured run: the terminating chunk arrives with the
+		// data, so the read that returns the data also returns EOF (with
+		// a flush in between, whether it did depended on timing).
+		conn, bw, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		_, _ = bw.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+			"d\r\nFROM scratch\n\r\n0\r\n\r\n")
+		_ = bw.Flush()
 	})
 	mux.HandleFunc("/empty", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "0")
