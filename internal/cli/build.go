@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -434,10 +432,7 @@ func openDir(ctx context.Context, o *BuildOptions, resolve func() (*buildcontext
 // .dockerignore the daemon sees (it lists the name) changes every build and
 // `COPY . …` never hits the cache (docker/cli#731); a fixed name keeps
 // it cacheable.
-var splicedDockerfileName = func() string {
-	sum := sha256.Sum256([]byte("mybuild: Dockerfile added to the build context"))
-	return ".dockerfile." + hex.EncodeToString(sum[:10])
-}()
+const splicedDockerfileName = ".dockerfile.dc15ebebaaa239a7d6b2"
 
 // newSplice reads a Dockerfile that is added to the context.
 func newSplice(r io.Reader) (*buildcontext.Splice, error) {
