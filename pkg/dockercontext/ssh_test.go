@@ -348,11 +348,16 @@ func TestCommandConn(t *testing.T) {
 
 	t.Run("Close kills after the grace period", func(t *testing.T) {
 		t.Parallel()
-		c, err := NewCommandConn(ctx, "/bin/sh", "-c", `trap "" TERM; exec sleep 100`)
+		c, err := NewCommandConn(ctx, "/bin/sh", "-c", `trap "" TERM; echo ready; exec sleep 100`)
 		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(50 * time.Millisecond)
+		// Only once SIGTERM is ignored (a fixed sleep here was sometimes
+		// too short on a loaded machine: SIGTERM came first).
+		ready := make([]byte, len("ready\n"))
+		if _, err := io.ReadFull(c, ready); err != nil || string(ready) != "ready\n" {
+			t.Fatalf("read %q, %v; want ready", ready, err)
+		}
 		start := time.Now()
 		if err := c.Close(); err != nil {
 			t.Fatalf("Close: %v", err)
