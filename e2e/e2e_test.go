@@ -401,20 +401,11 @@ func TestSplicedDockerfileCache(t *testing.T) {
 		{"-f outside the context", "../Dockerfile.outside"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			root := t.TempDir()
-			dir := filepath.Join(root, "ctx")
 			df := dockerfile("COPY . /ctx", "RUN ls -A /ctx > /listing")
-			for name, content := range map[string]string{
+			root := writeContext(t, map[string]string{
 				"ctx/.dockerignore": "*.tmp\n", "ctx/a": "a\n", "ctx/b.tmp": "b\n", "Dockerfile.outside": df,
-			} {
-				p := filepath.Join(root, filepath.FromSlash(name))
-				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			})
+			dir := filepath.Join(root, "ctx")
 			build := func() result {
 				img := tag(t)
 				r := run(t, cmdSpec{Bin: mybuildBin, Args: []string{"-H", host, "-f", tc.file, "-t", img, "."}, Dir: dir, Stdin: []byte(df)})
