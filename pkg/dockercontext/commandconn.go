@@ -27,7 +27,7 @@ const (
 	// commandWaitDelay bounds the wait for the stderr pipe once the command
 	// has exited.
 	commandWaitDelay = 2 * time.Second
-	// stderrKeep: the captured stderr is reset when it exceeds this size.
+	// stderrKeep bounds the captured stderr: only its last ~4 KiB are kept.
 	stderrKeep = 4096
 )
 
@@ -112,13 +112,22 @@ type commandConn struct {
 
 type stderrBuffer commandConn
 
+// Write appends p and drops what lies before the last stderrKeep bytes,
+// from a line start where there is one, so the tail is kept however the
+// output was split into writes (docker resets its buffer between writes
+// instead, and a single large write kept everything).
 func (w *stderrBuffer) Write(p []byte) (int, error) {
 	w.stderrMu.Lock()
 	defer w.stderrMu.Unlock()
-	if w.stderr.Len() > stderrKeep {
-		w.stderr.Reset()
+	w.stderr.Write(p)
+	if excess := w.stderr.Len() - stderrKeep; excess > 0 {
+		b := w.stderr.Bytes()
+		if i := bytes.IndexByte(b[excess:], '\n'); i >= 0 && excess+i+1 < len(b) {
+			excess += i + 1
+		}
+		w.stderr.Next(excess)
 	}
-	return w.stderr.Write(p)
+	return len(p), nil
 }
 
 func (c *commandConn) stderrString() string {
