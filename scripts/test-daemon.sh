@@ -21,6 +21,11 @@
 #   MYBUILD_TEST_PIDFILE    dockerd --pidfile          (default: dockerd's own)
 #   MYBUILD_TEST_LOG        dockerd's log              (default /tmp/mybuild-dockerd.log)
 #   MYBUILD_TEST_IMAGE      base image reference       (default mybuild-test/busybox:latest)
+#   MYBUILD_TEST_DOCKERD    the dockerd binary         (default: dockerd on PATH, Debian's)
+#   MYBUILD_TEST_ARGS       more dockerd arguments     (default none)
+#   MYBUILD_TEST_SMOKE      how to prove the daemon runs containers: "run" (docker run) or
+#                           "build" (a BuildKit RUN step, for daemons whose docker run needs a
+#                           newer runc than Debian's)                        (default run)
 set -euo pipefail
 
 SOCK="${MYBUILD_TEST_SOCK:-/var/run/docker.sock}"
@@ -28,6 +33,8 @@ TCP="${MYBUILD_TEST_TCP-tcp://127.0.0.1:2375}"
 LOG="${MYBUILD_TEST_LOG:-/tmp/mybuild-dockerd.log}"
 IMAGE="${MYBUILD_TEST_IMAGE:-mybuild-test/busybox:latest}"
 WAIT_SECONDS="${MYBUILD_TEST_WAIT:-300}"
+DOCKERD="${MYBUILD_TEST_DOCKERD:-dockerd}"
+SMOKE="${MYBUILD_TEST_SMOKE:-run}"
 
 t0=$(date +%s.%N)
 step() { printf 'test-daemon: %s\n' "$*"; }
@@ -146,13 +153,15 @@ $(tail -n 40 "$LOG" 2>/dev/null)"
     [ -n "${MYBUILD_TEST_DATA_ROOT:-}" ] && args+=(--data-root "$MYBUILD_TEST_DATA_ROOT")
     [ -n "${MYBUILD_TEST_EXEC_ROOT:-}" ] && args+=(--exec-root "$MYBUILD_TEST_EXEC_ROOT")
     [ -n "${MYBUILD_TEST_PIDFILE:-}" ] && args+=(--pidfile "$MYBUILD_TEST_PIDFILE")
+    # shellcheck disable=SC2206
+    [ -n "${MYBUILD_TEST_ARGS:-}" ] && args+=(${MYBUILD_TEST_ARGS})
     mkdir -p "$(dirname "$SOCK")"
     step "starting dockerd ${args[*]} (log: $LOG)"
     # setsid + all fds redirected: the daemon outlives this script and holds no pipe of the
     # caller open (CI waits for .ci/run's output to close).
     # From /: the daemon must not depend on this checkout staying where it is.
     pushd / >/dev/null
-    setsid nohup dockerd "${args[@]}" </dev/null >>"$LOG" 2>&1 &
+    setsid nohup "$DOCKERD" "${args[@]}" </dev/null >>"$LOG" 2>&1 &
     pid=$!
     popd >/dev/null
     if ! wait_for_ping "$pid"; then
@@ -212,8 +221,24 @@ EOF
 fi
 
 # A smoke run proves the daemon can actually run containers (cgroups, runc, overlay).
-out=$(docker_cli run --rm --network none "$IMAGE" echo mybuild-ok 2>&1) ||
-  die "the daemon cannot run a container: $out
+if [ "$SMOKE" = build ]; then
+  # BuildKit's own RUN, through the daemon's /build (version=2, no session): it prints the
+  # step's output in its trace, and needs no buildx.
+  smoke_dir=$(mktemp -d /tmp/mybuild-smoke.XXXXXX)
+  printf 'FROM %s\nRUN echo mybuild-ok >/ok\n' "$IMAGE" >"$smoke_dir/Dockerfile"
+  out=$(tar -C "$smoke_dir" -cf - Dockerfile |
+    curl -sS --max-time 120 --unix-socket "$SOCK" -H 'Content-Type: application/x-tar' \
+      --data-binary @- 'http://localhost/build?version=2&networkmode=none&nocache=1&q=1' 2>&1) || true
+  rm -rf "$smoke_dir"
+  case "$out" in
+    *'"stream":"sha256:'*) ;;
+    *) die "the daemon cannot run a BuildKit RUN step: $out
+$(tail -n 20 "$LOG" 2>/dev/null)" ;;
+  esac
+else
+  out=$(docker_cli run --rm --network none "$IMAGE" echo mybuild-ok 2>&1) ||
+    die "the daemon cannot run a container: $out
 $(tail -n 20 "$LOG" 2>/dev/null)"
-[ "$out" = mybuild-ok ] || die "unexpected output from a test container: $out"
+  [ "$out" = mybuild-ok ] || die "unexpected output from a test container: $out"
+fi
 step "container smoke run OK; ready in $(elapsed)"
