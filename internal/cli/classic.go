@@ -91,6 +91,9 @@ func runBuild(ctx context.Context, o *BuildOptions) error {
 }
 
 func newEngine(o *BuildOptions, cfg *auth.Config) (*engine.Client, error) {
+	if o.selected != nil { // pinged already, to choose the builder
+		return o.selected.client, nil
+	}
 	ec, err := engineConfig(o, cfg)
 	if err != nil {
 		return nil, err
@@ -104,7 +107,7 @@ func newEngine(o *BuildOptions, cfg *auth.Config) (*engine.Client, error) {
 func checkDaemonSupport(ctx context.Context, c Engine, o *BuildOptions) error {
 	pctx, cancel := context.WithTimeout(ctx, initialPingTimeout)
 	defer cancel()
-	ping, err := c.Ping(pctx)
+	ping, err := o.startupPing(pctx, c)
 	experimental := true // docker's assumption when the ping fails
 	if err == nil {
 		experimental = ping.Experimental
@@ -136,6 +139,14 @@ func checkDaemonSupport(ctx context.Context, c Engine, o *BuildOptions) error {
 		return errors.New(strings.Join(errs, "\n"))
 	}
 	return nil
+}
+
+// startupPing is the ping the builder was chosen with, else a new one.
+func (o *BuildOptions) startupPing(ctx context.Context, c Engine) (engine.Ping, error) {
+	if s := o.selected; s != nil && s.pinged {
+		return s.ping, s.pingErr
+	}
+	return c.Ping(ctx)
 }
 
 func versionBelow(v, min string) bool {

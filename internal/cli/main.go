@@ -20,7 +20,7 @@ func Main(args []string) int {
 	stop := notifySignals(cancel)
 	defer stop()
 
-	cmd := NewRootCmd(&Factory{IO: io, Getenv: os.Getenv, LookupEnv: os.LookupEnv}, nil)
+	cmd := newCommand(ctx, &Factory{IO: io, Getenv: os.Getenv, LookupEnv: os.LookupEnv}, args)
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
 	if err == nil && ctx.Err() != nil {

@@ -26,6 +26,9 @@ type Factory struct {
 	IO        *iostreams.IOStreams
 	Getenv    func(string) string
 	LookupEnv func(string) (string, bool)
+
+	configs  *configLoader
+	selected *selection // the builder chosen before the command ran
 }
 
 // GlobalOptions are docker's top-level flags that matter to a build.
@@ -91,6 +94,8 @@ type BuildOptions struct {
 	changedNetwork bool
 	changedPlat    bool
 	changedSquash  bool
+	configs        *configLoader
+	selected       *selection
 }
 
 // NewRootCmd returns the mybuild command. runF, when set, replaces the
@@ -105,6 +110,11 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 		BuildArgs:  opts.NewListOpts(opts.ValidateEnv),
 		ExtraHosts: opts.NewListOpts(opts.ValidateExtraHost),
 		Ulimits:    opts.NewUlimitOpt(nil),
+		configs:    f.configs,
+		selected:   f.selected,
+	}
+	if o.configs == nil {
+		o.configs = &configLoader{}
 	}
 	ver, commit := version.Info()
 	cmd := &cobra.Command{
@@ -156,7 +166,7 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 		if err := checkLogLevel(o.Global.LogLevel); err != nil {
 			return err
 		}
-		auth.Load(o.Global.ConfigDir, o.IO.ErrOut)
+		o.configs.load(o.Global.ConfigDir, o.IO.ErrOut)
 		return flagError(err)
 	})
 	// The completion script comes from --completion: cobra's default
@@ -250,7 +260,7 @@ func preflight(o *BuildOptions) (*auth.Config, error) {
 	if err := checkLogLevel(o.Global.LogLevel); err != nil {
 		return nil, err
 	}
-	cfg := auth.Load(o.Global.ConfigDir, o.IO.ErrOut)
+	cfg := o.configs.load(o.Global.ConfigDir, o.IO.ErrOut)
 	if err := checkBuildkitEnv(o.Getenv("DOCKER_BUILDKIT")); err != nil {
 		return nil, err
 	}

@@ -17,7 +17,8 @@ import (
 
 // Config is a loaded config.json.
 type Config struct {
-	file *configfile.ConfigFile
+	file   *configfile.ConfigFile
+	emails map[string]string
 }
 
 // Load reads config.json from dir, or from docker's default directory
@@ -27,7 +28,7 @@ func Load(dir string, stderr io.Writer) *Config {
 	if dir != "" {
 		config.SetDir(dir)
 	}
-	return &Config{file: config.LoadDefaultConfigFile(stderr)}
+	return &Config{file: config.LoadDefaultConfigFile(stderr), emails: fileEmails(dir)}
 }
 
 // Dir returns the configuration directory in use.
@@ -45,7 +46,7 @@ func (c *Config) Credentials(ctx context.Context) map[string]engine.AuthConfig {
 			Username:      a.Username,
 			Password:      a.Password,
 			Auth:          a.Auth,
-			Email:         a.Email,
+			Email:         emailFor(c.emails, k),
 			ServerAddress: a.ServerAddress,
 			IdentityToken: a.IdentityToken,
 			RegistryToken: a.RegistryToken,

@@ -67,6 +67,9 @@ type Client struct {
 	pinned     bool
 	negotiated bool
 	timeout    time.Duration
+	// dial opens a raw connection to the daemon (TLS included) for the
+	// requests that take the connection over (Hijack, Dial).
+	dial func(ctx context.Context) (net.Conn, error)
 	// tlsAlert is the TLS alert a ping got from the daemon (e.g. "certificate
 	// required"): the build request may fail later in its upload, with a
 	// write error that hides it.
@@ -144,6 +147,7 @@ func New(cfg Config) (*Client, error) {
 		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) { return d(ctx) }
 		tr.Proxy = nil
 	}
+	c.dial = rawDialer(proto, c.addr, dialer, cfg)
 	var rt http.RoundTripper = tr
 	if cfg.Debug != nil {
 		rt = &debugTransport{next: tr, w: cfg.Debug}
@@ -180,6 +184,8 @@ type Ping struct {
 	OSType         string
 	Experimental   bool
 	BuilderVersion string
+	// Podman is set by Podman's Docker-compatible API (Libpod-Api-Version).
+	Podman bool
 }
 
 // Ping sends HEAD /_ping, falling back to GET as docker does.
@@ -239,6 +245,7 @@ func (c *Client) pingHeaders(resp *http.Response) Ping {
 		OSType:         resp.Header.Get("Ostype"),
 		Experimental:   resp.Header.Get("Docker-Experimental") == "true",
 		BuilderVersion: resp.Header.Get("Builder-Version"),
+		Podman:         resp.Header.Get("Libpod-Api-Version") != "",
 	}
 }
 

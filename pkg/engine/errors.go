@@ -45,6 +45,9 @@ func (e *APIError) Error() string {
 	return "Error response from daemon: " + e.Message
 }
 
+// HTTPStatus is the daemon's status code.
+func (e *APIError) HTTPStatus() int { return e.StatusCode }
+
 // TimeoutError is a daemon that accepted the connection but stopped
 // answering for longer than the configured timeout.
 type TimeoutError struct {

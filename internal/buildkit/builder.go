@@ -1,0 +1,175 @@
+package buildkit
+
+import (
+	"context"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/moby/buildkit/client"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/pkg/errors"
+)
+
+// Builder is where builds run: buildx's builder instance, one or more
+// BuildKit nodes behind one driver.
+type Builder struct {
+	Name   string // "default" for the docker daemon's own builder
+	Driver string // "docker", "remote", …
+	Nodes  []*Node
+}
+
+// Node is one BuildKit endpoint.
+type Node struct {
+	Name string
+	// Platforms are the ones the builder's configuration declares for it.
+	Platforms []ocispecs.Platform
+	// Moby says BuildKit runs inside dockerd (the docker driver): the image
+	// is exported into the daemon itself, local images are preferred.
+	Moby bool
+	// Dial connects a new BuildKit client.
+	Dial func(ctx context.Context) (*client.Client, error)
+	// Daemon is the docker daemon the node loads images into, if any.
+	Daemon Daemon
+	// ProxyArgs are config.json's proxies for the node's daemon, sent as
+	// build arguments the user did not set.
+	ProxyArgs map[string]string
+
+	once        sync.Once
+	historyOnce sync.Once
+	history     bool
+	client      *client.Client
+	err         error
+	features    map[feature]bool
+	workers     []*client.WorkerInfo
+}
+
+// Daemon is what a build needs of a docker daemon beside BuildKit: whether
+// its image store is containerd's (the oci exporter can load it then).
+type Daemon interface {
+	ContainerdStore(ctx context.Context) (bool, error)
+}
+
+// feature is a driver capability, named as buildx names it in errors.
+type feature string
+
+const (
+	ociExporter       feature = "OCI exporter"
+	dockerExporter    feature = "Docker exporter"
+	cacheExport       feature = "Cache export"
+	multiPlatform     feature = "Multi-platform build"
+	directPush        feature = "Direct push"
+	preferImageDigest feature = "Prefer image digest"
+)
+
+// connect dials the node once and learns its workers and features.
+func (n *Node) connect(ctx context.Context) (*client.Client, error) {
+	n.once.Do(func() {
+		c, err := n.Dial(ctx)
+		if err != nil {
+			n.err = err
+			return
+		}
+		n.client = c
+		n.workers, err = c.ListWorkers(ctx)
+		if err != nil {
+			n.err = errors.Wrap(err, "listing workers")
+			return
+		}
+		n.features = driverFeatures(n.Moby, n.workers)
+	})
+	return n.client, n.err
+}
+
+// driverFeatures: the docker driver has the containerd-store features
+// only when a worker uses containerd's snapshotter; other drivers have all.
+func driverFeatures(moby bool, workers []*client.WorkerInfo) map[feature]bool {
+	all := []feature{ociExporter, dockerExporter, cacheExport, multiPlatform, directPush, preferImageDigest}
+	f := map[feature]bool{}
+	if !moby {
+		for _, x := range all {
+			f[x] = true
+		}
+		f[preferImageDigest] = false
+		return f
+	}
+	containerd := false
+	for _, w := range workers {
+		if _, ok := w.Labels["org.mobyproject.buildkit.worker.snapshotter"]; ok {
+			containerd = true
+		}
+	}
+	for _, x := range all {
+		f[x] = containerd
+	}
+	return f
+}
+
+// hostGatewayIP is the daemon's host-gateway address, from its worker labels.
+func (n *Node) hostGatewayIP() (net.IP, error) {
+	for _, w := range n.workers {
+		if v, ok := w.Labels["org.mobyproject.buildkit.worker.moby.host-gateway-ip"]; ok && v != "" {
+			ip := net.ParseIP(v)
+			if ip == nil {
+				return nil, errors.Errorf("failed to parse host-gateway IP: %s", v)
+			}
+			return ip, nil
+		}
+	}
+	return nil, errors.New("host-gateway IP not found")
+}
+
+// Close closes the node's client, if it was dialled.
+func (n *Node) Close() {
+	if n.client != nil {
+		n.client.Close()
+	}
+}
+
+// Hijacker takes over a daemon connection for another protocol (docker's
+// DialHijack), and dials the daemon's socket directly.
+type Hijacker interface {
+	Hijack(ctx context.Context, path, proto string, meta map[string][]string) (net.Conn, error)
+	Dial(ctx context.Context) (net.Conn, error)
+}
+
+// DockerNode is the docker daemon's own BuildKit, as buildx's docker
+// driver reaches it: the Control API over POST /grpc, sessions over POST
+// /session, both upgraded to h2c. A daemon without /grpc (API 1.53 dropped
+// it from the documentation, a later one may remove it) serves gRPC on its
+// socket itself; sessions then go through Control.Session.
+func DockerNode(h Hijacker, d Daemon) *Node {
+	return &Node{
+		Name:   "default",
+		Moby:   true,
+		Daemon: d,
+		Dial: func(ctx context.Context) (*client.Client, error) {
+			conn, err := h.Hijack(ctx, "/grpc", "h2c", nil)
+			if isNotFound(err) {
+				return client.New(ctx, "", client.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+					return h.Dial(ctx)
+				}))
+			}
+			if err != nil {
+				return nil, err
+			}
+			var used atomic.Bool
+			return client.New(ctx, "",
+				client.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+					if used.CompareAndSwap(false, true) { // the probe's connection serves the first dial
+						return conn, nil
+					}
+					return h.Hijack(ctx, "/grpc", "h2c", nil)
+				}),
+				client.WithSessionDialer(func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
+					return h.Hijack(ctx, "/session", proto, meta)
+				}))
+		},
+	}
+}
+
+// isNotFound reports an HTTP 404 from the daemon.
+func isNotFound(err error) bool {
+	var sc interface{ HTTPStatus() int }
+	return errors.As(err, &sc) && sc.HTTPStatus() == 404
+}

@@ -1,0 +1,192 @@
+package buildkit
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/solver/errdefs"
+	"github.com/moby/buildkit/solver/pb"
+	"github.com/moby/buildkit/util/progress/progressui"
+	"github.com/morikuni/aec"
+	"google.golang.org/protobuf/proto"
+)
+
+// printer renders the solve status with BuildKit's own progressui, as
+// buildx's printer does: the same display modes, the "#0 building with …"
+// line, and the warnings after the progress.
+type printer struct {
+	status   chan *client.SolveStatus
+	done     chan struct{}
+	once     sync.Once
+	warnings []client.VertexWarning
+	err      error
+}
+
+func newPrinter(out io.Writer, mode progressui.DisplayMode, b *Builder, debug bool, onClose func(p *printer)) (*printer, error) {
+	d, err := progressui.NewDisplay(out, mode, progressui.WithDesc(
+		fmt.Sprintf("building with %q instance using %s driver", b.Name, b.Driver),
+		fmt.Sprintf("%s:%s", b.Driver, b.Name),
+	))
+	if err != nil {
+		return nil, err
+	}
+	p := &printer{status: make(chan *client.SolveStatus), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.warnings, p.err = d.UpdateFrom(context.Background(), p.status)
+		p.warnings = dedupWarnings(p.warnings)
+		onClose(p)
+	}()
+	return p, nil
+}
+
+func (p *printer) write(s *client.SolveStatus) { p.status <- s }
+
+// wait ends the display once every status is shown.
+func (p *printer) wait() error {
+	p.once.Do(func() { close(p.status) })
+	<-p.done
+	return p.err
+}
+
+// channel is a status channel for one solve, forwarding to the printer
+// with times shifted so that its first vertex starts now (buildx's
+// ResetTime); done is closed once the solve closed it.
+func (p *printer) channel() (chan *client.SolveStatus, <-chan struct{}) {
+	ch := make(chan *client.SolveStatus)
+	done := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(done)
+		var diff *time.Duration
+		for s := range ch {
+			if diff == nil {
+				for _, v := range s.Vertexes {
+					if v.Started != nil {
+						d := v.Started.Sub(start)
+						diff = &d
+					}
+				}
+			}
+			if diff != nil {
+				s = shiftStatus(s, *diff)
+			}
+			p.write(s)
+		}
+	}()
+	return ch, done
+}
+
+func shiftStatus(st *client.SolveStatus, d time.Duration) *client.SolveStatus {
+	shift := func(t *time.Time) *time.Time {
+		if t == nil {
+			return nil
+		}
+		x := t.Add(-d)
+		return &x
+	}
+	out := &client.SolveStatus{Warnings: st.Warnings}
+	for _, v := range st.Vertexes {
+		v := *v
+		v.Started, v.Completed = shift(v.Started), shift(v.Completed)
+		out.Vertexes = append(out.Vertexes, &v)
+	}
+	for _, s := range st.Statuses {
+		s := *s
+		s.Started, s.Completed = shift(s.Started), shift(s.Completed)
+		s.Timestamp = s.Timestamp.Add(-d)
+		out.Statuses = append(out.Statuses, &s)
+	}
+	for _, l := range st.Logs {
+		l := *l
+		l.Timestamp = l.Timestamp.Add(-d)
+		out.Logs = append(out.Logs, &l)
+	}
+	return out
+}
+
+// printWarnings is buildx's warning summary after the progress.
+func printWarnings(w io.Writer, warnings []client.VertexWarning, mode progressui.DisplayMode, debug bool) {
+	if len(warnings) == 0 || mode == progressui.QuietMode || mode == progressui.RawJSONMode {
+		return
+	}
+	fmt.Fprintf(w, "\n ")
+	sb := &bytes.Buffer{}
+	if len(warnings) == 1 {
+		fmt.Fprintf(sb, "1 warning found")
+	} else {
+		fmt.Fprintf(sb, "%d warnings found", len(warnings))
+	}
+	if !debug {
+		fmt.Fprintf(sb, " (use docker --debug to expand)")
+	}
+	fmt.Fprintf(sb, ":\n")
+	fmt.Fprint(w, aec.Apply(sb.String(), aec.YellowF))
+	for _, warn := range warnings {
+		fmt.Fprintf(w, " - %s\n", warn.Short)
+		if !debug {
+			continue
+		}
+		for _, d := range warn.Detail {
+			fmt.Fprintf(w, "%s\n", d)
+		}
+		if warn.URL != "" {
+			fmt.Fprintf(w, "More info: %s\n", warn.URL)
+		}
+		if warn.SourceInfo != nil && warn.Range != nil {
+			src := errdefs.Source{Info: warn.SourceInfo, Ranges: warn.Range}
+			src.Print(w)
+		}
+		fmt.Fprintf(w, "\n")
+	}
+}
+
+// dedupWarnings drops warnings equal but for their vertex.
+func dedupWarnings(in []client.VertexWarning) []client.VertexWarning {
+	out := make([]client.VertexWarning, 0, len(in))
+	for _, w := range in {
+		if !slices.ContainsFunc(out, func(prev client.VertexWarning) bool { return equalWarnings(prev, w) }) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func equalWarnings(a, b client.VertexWarning) bool {
+	if a.Level != b.Level || a.URL != b.URL || !bytes.Equal(a.Short, b.Short) ||
+		!slices.EqualFunc(a.Detail, b.Detail, bytes.Equal) {
+		return false
+	}
+	if (a.SourceInfo == nil) != (b.SourceInfo == nil) {
+		return false
+	}
+	if a.SourceInfo != nil && (a.SourceInfo.Filename != b.SourceInfo.Filename ||
+		a.SourceInfo.Language != b.SourceInfo.Language || !bytes.Equal(a.SourceInfo.Data, b.SourceInfo.Data)) {
+		return false
+	}
+	return slices.EqualFunc(a.Range, b.Range, func(a, b *pb.Range) bool { return proto.Equal(a, b) })
+}
+
+// vertex writes a client-side step (a push through the daemon, a
+// manifest list) to the printer as one vertex.
+func (p *printer) vertex(name string, f func() error) error {
+	dgst := randomDigest()
+	tm := time.Now()
+	v := client.Vertex{Digest: dgst, Name: name, Started: &tm}
+	p.write(&client.SolveStatus{Vertexes: []*client.Vertex{&v}})
+	err := f()
+	tm2 := time.Now()
+	v2 := v
+	v2.Completed = &tm2
+	if err != nil {
+		v2.Error = err.Error()
+	}
+	p.write(&client.SolveStatus{Vertexes: []*client.Vertex{&v2}})
+	return err
+}

@@ -1,0 +1,182 @@
+package buildkit
+
+import (
+	"io"
+	"slices"
+	"strconv"
+
+	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	"github.com/moby/buildkit/session/auth/authprovider"
+	"github.com/moby/buildkit/util/progress/progressui"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/pkg/errors"
+)
+
+// Request is one build as the command line gave it: raw flag values, read
+// by Build the way buildx reads them (same defaults, same errors).
+type Request struct {
+	ContextPath    string
+	DockerfilePath string // -f; "" is PATH/Dockerfile
+	Tags           []string
+	BuildArgs      []string
+	Labels         []string
+	Target         string
+	Platforms      []string
+	NetworkMode    string
+	ExtraHosts     []string
+	ShmSize        int64
+	Ulimits        []string // "name=soft:hard", validated by the caller
+	CgroupParent   string
+	Resources      []string // the hidden legacy -m, --cpu-* flags, as key=value
+	NoCache        bool
+	NoCacheFilter  []string
+	Pull           bool
+	Outputs        []string
+	Push           bool
+	Load           bool
+	CacheFrom      []string
+	CacheTo        []string
+	Secrets        []string
+	SSH            []string
+	Allow          []string
+	Annotations    []string
+	Attests        []string
+	SBOM           string
+	Provenance     string
+	Call           string
+	NamedContexts  []string
+	MetadataFile   string
+	ImageIDFile    string
+	Quiet          bool
+	Progress       string
+	Debug          bool // docker's -D: expands warnings
+
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// StdoutIsTerminal refuses a tar on stdout ("-o -") as buildx does.
+	StdoutIsTerminal bool
+	// Getenv and LookupEnv read the environment (BUILDKIT_PROGRESS,
+	// SOURCE_DATE_EPOCH, BUILDX_* …).
+	Getenv    func(string) string
+	LookupEnv func(string) (string, bool)
+	// Auth answers the daemon's credential requests (config.json).
+	Auth authprovider.AuthConfigProvider
+	// BuildxDir is buildx's state directory ($BUILDX_CONFIG, else
+	// $DOCKER_CONFIG/buildx): it holds the node ID that keys the context
+	// transfer cache.
+	BuildxDir string
+	// Tempdir is where a Dockerfile from stdin is written ("" is the
+	// system's).
+	Tempdir string
+}
+
+// options is a Request read and checked.
+type options struct {
+	*Request
+	buildArgs     map[string]string
+	labels        map[string]string
+	platforms     []ocispecs.Platform
+	exports       []exportEntry
+	cacheFrom     []cacheEntry
+	cacheTo       []cacheEntry
+	secrets       []secretSpec
+	ssh           []sshSpec
+	attests       map[string]*string
+	callFunc      *callFunc
+	namedContexts map[string]string
+	allow         []string
+	localDelete   bool
+	annotations   map[exptypes.AnnotationKey]string
+	progressMode  progressui.DisplayMode
+	nodeIDValue   *string
+	log           *deferredLog
+}
+
+// parse reads the flag values that buildx reads before it loads the
+// builder (its buildOptions.toOptions), in its order.
+func (r *Request) parse() (*options, error) {
+	o := &options{Request: r}
+	var err error
+	if o.buildArgs, err = keyValues(r.BuildArgs, r.LookupEnv); err != nil {
+		return nil, err
+	}
+	if o.labels, err = keyValues(r.Labels, nil); err != nil {
+		return nil, err
+	}
+	if _, ok := o.buildArgs["SOURCE_DATE_EPOCH"]; !ok {
+		if v := r.Getenv("SOURCE_DATE_EPOCH"); v != "" {
+			o.buildArgs["SOURCE_DATE_EPOCH"] = v
+		}
+	}
+	attests := slices.Clone(r.Attests)
+	if r.Provenance != "" {
+		attests = append(attests, canonicalAttest("provenance", r.Provenance))
+	}
+	if r.SBOM != "" {
+		attests = append(attests, canonicalAttest("sbom", r.SBOM))
+	}
+	parsed, err := parseAttests(attests)
+	if err != nil {
+		return nil, err
+	}
+	o.attests = attestMap(parsed)
+	if o.namedContexts, err = parseNamedContexts(r.NamedContexts); err != nil {
+		return nil, err
+	}
+	if o.exports, err = parseExports(r.Outputs); err != nil {
+		return nil, err
+	}
+	for _, e := range o.exports {
+		if (e.Type == "local" || e.Type == "tar") && r.ImageIDFile != "" {
+			return nil, errors.Errorf("local and tar exporters are incompatible with image ID file")
+		}
+	}
+	if o.cacheFrom, err = parseCacheEntries(r.CacheFrom); err != nil {
+		return nil, err
+	}
+	if o.cacheTo, err = parseCacheEntries(r.CacheTo); err != nil {
+		return nil, err
+	}
+	if o.secrets, err = parseSecrets(r.Secrets); err != nil {
+		return nil, err
+	}
+	o.ssh = parseSSH(r.SSH)
+	if o.callFunc, err = parseCallFunc(r.Call); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// displayMode is the progress mode: --progress, -q, then
+// BUILDKIT_PROGRESS in place of "auto" (checked when the display starts).
+func (o *options) displayMode() (progressui.DisplayMode, error) {
+	mode := o.Progress
+	if mode == "quiet" {
+		o.Quiet = true
+	}
+	if mode == "none" { // buildx's "quiet" still prints the image ID
+		mode = "quiet"
+	}
+	if o.Quiet {
+		if mode != string(progressui.AutoMode) && mode != string(progressui.QuietMode) {
+			return "", errors.Errorf("progress=%s and quiet cannot be used together", o.Progress)
+		}
+		return progressui.QuietMode, nil
+	}
+	if v := o.Getenv("BUILDKIT_PROGRESS"); v != "" && mode == string(progressui.AutoMode) {
+		mode = v
+	}
+	return progressui.DisplayMode(mode), nil
+}
+
+// envBool reads a boolean environment variable; ok is false when it is
+// unset or not a boolean.
+func (o *options) envBool(name string) (v, ok bool) {
+	s, set := o.LookupEnv(name)
+	if !set {
+		return false, false
+	}
+	b, err := strconv.ParseBool(s)
+	return b, err == nil
+}

@@ -1,0 +1,150 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/mybuild/mybuild/pkg/auth"
+	"github.com/mybuild/mybuild/pkg/engine"
+)
+
+// selection is which builder a build goes to and what choosing it learnt:
+// the daemon client and its ping, reused by the builder (docker pings once).
+type selection struct {
+	buildkit bool
+	// refusal is set when DOCKER_BUILDKIT=1 asks for BuildKit on a daemon
+	// that has none.
+	refusal error
+	client  *engine.Client
+	ping    engine.Ping
+	pingErr error
+	pinged  bool
+}
+
+// configLoader reads config.json once (its warnings are printed once).
+type configLoader struct {
+	once sync.Once
+	cfg  *auth.Config
+}
+
+func (l *configLoader) load(dir string, stderr io.Writer) *auth.Config {
+	l.once.Do(func() { l.cfg = auth.Load(dir, stderr) })
+	return l.cfg
+}
+
+// newCommand returns the command for args: the classic builder's or
+// BuildKit's, chosen as docker chooses (see chooseBuilder).
+func newCommand(ctx context.Context, f *Factory, args []string) *cobra.Command {
+	if f.configs == nil {
+		f.configs = &configLoader{}
+	}
+	if sel := chooseBuilder(ctx, f, args); sel != nil {
+		f.selected = sel
+		if sel.buildkit {
+			return NewBuildKitCmd(f)
+		}
+	}
+	return NewRootCmd(f, nil)
+}
+
+// chooseBuilder applies docker's rules: DOCKER_BUILDKIT=0 is the classic
+// builder, DOCKER_BUILDKIT=1 BuildKit (refused where the daemon has none:
+// Podman, Windows, API < 1.39); unset, the daemon's Builder-Version decides
+// (2 is BuildKit). It returns nil when the classic command must run as it
+// always has: for mybuild's own modes (help, version, completion, context
+// inspection), a DOCKER_BUILDKIT=0 or a value docker rejects, and errors
+// found before the daemon is asked (the classic command reports them in
+// docker's order).
+func chooseBuilder(ctx context.Context, f *Factory, args []string) *selection {
+	g, local := prescan(args, f.Getenv)
+	if local {
+		return nil
+	}
+	want := f.Getenv("DOCKER_BUILDKIT")
+	forced := false
+	if want != "" {
+		on, err := strconv.ParseBool(want)
+		if err != nil || !on {
+			return nil
+		}
+		forced = true
+	}
+	if checkLogLevel(g.LogLevel) != nil {
+		return nil
+	}
+	o := &BuildOptions{IO: f.IO, Getenv: f.Getenv, LookupEnv: f.LookupEnv, Global: g}
+	cfg := f.configs.load(g.ConfigDir, f.IO.ErrOut)
+	ec, err := engineConfig(o, cfg)
+	if err != nil {
+		return nil
+	}
+	client, err := engine.New(ec)
+	if err != nil {
+		return nil
+	}
+	sel := &selection{client: client, pinged: true}
+	pctx, cancel := context.WithTimeout(ctx, initialPingTimeout)
+	sel.ping, sel.pingErr = client.Ping(pctx)
+	cancel()
+	if sel.pingErr == nil || sel.ping.APIVersion != "" {
+		client.Negotiate(sel.ping)
+	}
+	answered := sel.pingErr == nil
+	noBuildKit := answered && (sel.ping.Podman || sel.ping.OSType == "windows" || versionBelow(sel.ping.APIVersion, "1.39"))
+	switch {
+	case forced:
+		sel.buildkit = true
+		if noBuildKit {
+			sel.refusal = buildkitRefusal(sel.ping)
+		}
+	case answered && !noBuildKit && sel.ping.BuilderVersion == "2":
+		sel.buildkit = true
+	}
+	return sel
+}
+
+// buildkitRefusal says why DOCKER_BUILDKIT=1 cannot be honoured.
+func buildkitRefusal(p engine.Ping) error {
+	why := fmt.Sprintf("its API version %s is older than 1.39", p.APIVersion)
+	switch {
+	case p.Podman:
+		why = "it is Podman, which builds with Buildah"
+	case p.OSType == "windows":
+		why = "it runs Windows containers"
+	}
+	return &StatusError{Code: 1, Message: fmt.Sprintf("ERROR: BuildKit is enabled (DOCKER_BUILDKIT=1) but the daemon has no BuildKit: %s.\n       Unset DOCKER_BUILDKIT (or set DOCKER_BUILDKIT=0) to build with the classic builder.", why)}
+}
+
+// prescan reads the global flags (and whether a mode that needs no daemon
+// is asked for) before the builder, and so the build flags, are known.
+// Flags it does not know are skipped; errors are left to the command.
+func prescan(args []string, getenv func(string) string) (g GlobalOptions, local bool) {
+	fs := pflag.NewFlagSet("prescan", pflag.ContinueOnError)
+	fs.ParseErrorsWhitelist.UnknownFlags = true
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	addGlobalFlags(fs, &g, getenv)
+	var help, version bool
+	var completion, list string
+	var explain stringList
+	fs.BoolVarP(&help, "help", "h", false, "")
+	fs.BoolVar(&version, "version", false, "")
+	fs.StringVar(&completion, "completion", "", "")
+	fs.StringVar(&list, "list-context", "", "")
+	fs.Lookup("list-context").NoOptDefVal = "plain"
+	fs.Var(&explain, "explain-path", "")
+	if err := fs.Parse(args); err != nil {
+		return g, true // a bad global flag: the classic command reports it
+	}
+	g.tlsVerifySet = fs.Changed("tlsverify")
+	g.tlsCertSet = fs.Changed("tlscert")
+	g.tlsKeySet = fs.Changed("tlskey")
+	local = help || version || fs.Changed("completion") || fs.Changed("list-context") || fs.Changed("explain-path")
+	return g, local
+}
