@@ -187,11 +187,11 @@ func (c callAlias) Set(s string) error {
 // runBuildKit builds on the builder chosen for this invocation.
 func runBuildKit(ctx context.Context, o *buildkitOptions) error {
 	sel := o.selected
+	if sel != nil && sel.refusal != nil {
+		return sel.refusal
+	}
 	if sel == nil || sel.client == nil {
 		return errors.New("internal error: no daemon client for BuildKit")
-	}
-	if sel.refusal != nil {
-		return sel.refusal
 	}
 	cfg := o.configs.load(o.Global.ConfigDir, o.IO.ErrOut)
 	r := &o.req

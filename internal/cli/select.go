@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
@@ -78,6 +79,14 @@ func chooseBuilder(ctx context.Context, f *Factory, args []string) *selection {
 	if checkLogLevel(g.LogLevel) != nil {
 		return nil
 	}
+	if usesFD(g, f.Getenv) {
+		// One inherited connection: opened once, by the classic builder
+		// (BuildKit needs several).
+		if forced {
+			return &selection{buildkit: true, refusal: &StatusError{Code: 1, Message: "ERROR: BuildKit needs several connections to the daemon, and -H fd://N is a single one: use the daemon's socket, or DOCKER_BUILDKIT=0"}}
+		}
+		return nil
+	}
 	o := &BuildOptions{IO: f.IO, Getenv: f.Getenv, LookupEnv: f.LookupEnv, Global: g}
 	cfg := f.configs.load(g.ConfigDir, f.IO.ErrOut)
 	ec, err := engineConfig(o, cfg)
@@ -107,6 +116,15 @@ func chooseBuilder(ctx context.Context, f *Factory, args []string) *selection {
 		sel.buildkit = true
 	}
 	return sel
+}
+
+// usesFD reports an fd://N endpoint (-H, else DOCKER_HOST).
+func usesFD(g GlobalOptions, getenv func(string) string) bool {
+	host := getenv("DOCKER_HOST")
+	if len(g.Hosts) > 0 {
+		host = g.Hosts[0]
+	}
+	return strings.HasPrefix(host, "fd://")
 }
 
 // buildkitRefusal says why DOCKER_BUILDKIT=1 cannot be honoured.

@@ -136,6 +136,9 @@ func (d *Daemon) ping(w http.ResponseWriter, r *http.Request) {
 	if d.cfg.builderVersion != "" {
 		h.Set("Builder-Version", d.cfg.builderVersion)
 	}
+	if d.cfg.libpodVersion != "" {
+		h.Set("Libpod-Api-Version", d.cfg.libpodVersion)
+	}
 	h.Set("Cache-Control", "no-cache, no-store, must-revalidate")
 	h.Set("Pragma", "no-cache")
 	if d.cfg.pingStatus != http.StatusOK {

@@ -18,6 +18,7 @@ type config struct {
 	osType          string
 	experimental    string
 	builderVersion  string // "" omits the Builder-Version header
+	libpodVersion   string // Podman's Libpod-Api-Version header; "" omits it
 	server          string
 	pingStatus      int
 	build           *response // nil: the default stream
@@ -79,6 +80,12 @@ func WithExperimental(on bool) Option {
 // default); "" omits it.
 func WithBuilderVersion(v string) Option {
 	return func(c *config) { c.builderVersion = v }
+}
+
+// WithPodman makes the ping answer as Podman's Docker-compatible API does:
+// a Libpod-Api-Version header (here 4.3.1's) and an empty Builder-Version.
+func WithPodman() Option {
+	return func(c *config) { c.libpodVersion, c.builderVersion = "4.3.1", "" }
 }
 
 // WithServer sets the Server header (DefaultServer by default).
