@@ -9,9 +9,12 @@ export HOME="${HOME:-/root}"
 export PATH="/usr/local/go/bin:$HOME/go/bin:$PATH"
 
 start=$SECONDS
-echo "== test daemon"
+echo "== test daemons and reference programs"
 bash scripts/test-daemon.sh
 bash scripts/test-podman.sh
+# buildx v0.38.2 (the BuildKit reference) and Engine 29, built once into a cache of their own.
+bash scripts/install-refs.sh buildx dockerd
+bash scripts/test-engine29.sh
 
 echo "== gofmt, go vet ./..."
 unformatted=$(gofmt -l .)

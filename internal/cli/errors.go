@@ -37,6 +37,14 @@ func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
+	// A BuildKit failure is reported as buildx reports it, interrupted or not.
+	var bk interface{ ExitStatus() int }
+	if errors.As(err, &bk) {
+		if msg := err.Error(); msg != "" {
+			fmt.Fprintln(stderr, msg)
+		}
+		return bk.ExitStatus()
+	}
 	var sig *SignalError
 	if errors.As(err, &sig) {
 		if s, ok := sig.Signal.(syscall.Signal); ok {
