@@ -47,7 +47,7 @@ func Build(ctx context.Context, b *Builder, r *Request) error {
 	if err != nil {
 		return &Error{Err: err}
 	}
-	o.log = logs
+	o.log, o.printer = logs, p
 	resp, in, err := o.run(ctx, b, p)
 	if in != nil {
 		defer in.release()
@@ -175,18 +175,27 @@ func buildOpts(ctx context.Context, c *client.Client) (gateway.BuildOpts, error)
 	return opt, err
 }
 
-// solve builds on the builder's single node (several nodes: one per
-// platform, see solveNodes).
+// solve builds on the builder: on one node, or on several at once when
+// the platforms asked for are spread over them.
 func (o *options) solve(ctx context.Context, b *Builder, p *printer, exports []client.ExportEntry, attachables []session.Attachable) (*client.SolveResponse, *inputs, error) {
 	if len(b.Nodes) == 0 {
 		return nil, nil, errors.Errorf("driver required for build")
 	}
-	n := b.Nodes[0]
-	c, err := n.connect(ctx)
+	nodes, err := o.resolveNodes(ctx, b, p)
 	if err != nil {
 		return nil, nil, err
 	}
-	bopts, err := buildOpts(ctx, c)
+	for _, a := range attachables {
+		if s, ok := a.(interface{ SetLogger(progresswriter.Logger) }); ok {
+			s.SetLogger(func(s *client.SolveStatus) { p.write(s) })
+		}
+	}
+	if len(nodes) > 1 {
+		return o.solveNodes(ctx, b, p, nodes, exports, attachables)
+	}
+	n := nodes[0].n
+	o.platforms = nodes[0].platforms
+	bopts, err := buildOpts(ctx, n.client)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -202,19 +211,12 @@ func (o *options) solve(ctx context.Context, b *Builder, p *printer, exports []c
 	so.Ref = identity.NewID()
 	so.Session = attachables
 	git.apply(so.FrontendAttrs, req.inputs.mountDirs)
-	for _, a := range attachables {
-		if s, ok := a.(interface{ SetLogger(progresswriter.Logger) }); ok {
-			s.SetLogger(func(s *client.SolveStatus) { p.write(s) })
-		}
-	}
 	o.warnNoOutput(b, n, &so)
-
-	resp, err := o.solveOn(ctx, b, n, c, &so, p)
-	if err != nil {
-		req.release = nil // the inputs are released by the caller
-		return nil, req.inputs, err
-	}
-	return resp, req.inputs, nil
+	resp, err := o.solveOn(ctx, b, n, n.client, &so, p)
+	in := req.inputs
+	req.inputs = nil // released by Build, after the display
+	req.close()
+	return resp, in, err
 }
 
 // solveOn runs the frontend through the gateway, as buildx does, and

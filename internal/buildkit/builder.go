@@ -2,6 +2,7 @@ package buildkit
 
 import (
 	"context"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -21,7 +22,8 @@ type Builder struct {
 
 // Node is one BuildKit endpoint.
 type Node struct {
-	Name string
+	Name     string
+	Endpoint string
 	// Platforms are the ones the builder's configuration declares for it.
 	Platforms []ocispecs.Platform
 	// Moby says BuildKit runs inside dockerd (the docker driver): the image
@@ -31,11 +33,18 @@ type Node struct {
 	Dial func(ctx context.Context) (*client.Client, error)
 	// Daemon is the docker daemon the node loads images into, if any.
 	Daemon Daemon
+	// DefaultLoad loads the image into Daemon when no output is given
+	// (the remote driver's default-load option).
+	DefaultLoad bool
+	// waitReady: the node may still be starting; wait for it (bounded).
+	waitReady bool
 	// ProxyArgs are config.json's proxies for the node's daemon, sent as
 	// build arguments the user did not set.
 	ProxyArgs map[string]string
 
 	once        sync.Once
+	learnOnce   sync.Once
+	learnErr    error
 	historyOnce sync.Once
 	history     bool
 	client      *client.Client
@@ -45,9 +54,11 @@ type Node struct {
 }
 
 // Daemon is what a build needs of a docker daemon beside BuildKit: whether
-// its image store is containerd's (the oci exporter can load it then).
+// its image store is containerd's (it then imports OCI archives), and
+// loading an image archive into it.
 type Daemon interface {
 	ContainerdStore(ctx context.Context) (bool, error)
+	LoadImage(ctx context.Context, archive io.Reader) (io.ReadCloser, error)
 }
 
 // feature is a driver capability, named as buildx names it in errors.
@@ -62,23 +73,25 @@ const (
 	preferImageDigest feature = "Prefer image digest"
 )
 
-// connect dials the node once and learns its workers and features.
-func (n *Node) connect(ctx context.Context) (*client.Client, error) {
-	n.once.Do(func() {
-		c, err := n.Dial(ctx)
-		if err != nil {
-			n.err = err
-			return
-		}
-		n.client = c
-		n.workers, err = c.ListWorkers(ctx)
-		if err != nil {
-			n.err = errors.Wrap(err, "listing workers")
-			return
-		}
-		n.features = driverFeatures(n.Moby, n.workers)
-	})
+// dial connects the node's client once.
+func (n *Node) dial(ctx context.Context) (*client.Client, error) {
+	n.once.Do(func() { n.client, n.err = n.Dial(ctx) })
 	return n.client, n.err
+}
+
+// learn asks the node for its workers once: their platforms and, for the
+// docker driver, which image store it has.
+func (n *Node) learn(ctx context.Context, c *client.Client) error {
+	n.learnOnce.Do(func() {
+		w, err := c.ListWorkers(ctx)
+		if err != nil {
+			n.learnErr = errors.Wrap(err, "listing workers")
+			return
+		}
+		n.workers = w
+		n.features = driverFeatures(n.Moby, w)
+	})
+	return n.learnErr
 }
 
 // driverFeatures: the docker driver has the containerd-store features
@@ -117,6 +130,13 @@ func (n *Node) hostGatewayIP() (net.IP, error) {
 		}
 	}
 	return nil, errors.New("host-gateway IP not found")
+}
+
+// Close closes the nodes' clients.
+func (b *Builder) Close() {
+	for _, n := range b.Nodes {
+		n.Close()
+	}
 }
 
 // Close closes the node's client, if it was dialled.

@@ -2,7 +2,11 @@ package buildkit
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/moby/buildkit/client"
 	"github.com/pkg/errors"
@@ -30,7 +34,68 @@ func (o *options) prepareLoad(ctx context.Context, b *Builder, n *Node, e *clien
 		e.Type = "image"
 		return nil
 	}
-	return errors.Errorf("loading into docker from the %s driver is not supported yet", b.Driver)
+	if n.Daemon == nil {
+		return errors.Errorf("no docker daemon to load the image into")
+	}
+	w := newLoadWriter(ctx, n.Daemon, o.printer)
+	e.Output = func(map[string]string) (io.WriteCloser, error) { return w, nil }
+	if containerd {
+		// The containerd store resolves images by manifest digest
+		// (moby/moby#45458).
+		e.Attrs["prefer-image-digest"] = "true"
+	}
+	return nil
+}
+
+// loadWriter streams the docker exporter's archive into the daemon's
+// /images/load, started on the first write; Close waits for the daemon.
+type loadWriter struct {
+	pw   *io.PipeWriter
+	pr   *io.PipeReader
+	once sync.Once
+	done chan struct{}
+	err  error
+	run  func()
+}
+
+func newLoadWriter(ctx context.Context, d Daemon, p *printer) *loadWriter {
+	pr, pw := io.Pipe()
+	w := &loadWriter{pw: pw, pr: pr, done: make(chan struct{})}
+	w.run = func() {
+		defer close(w.done)
+		err := p.vertex("importing to docker", func(set func(*client.VertexStatus)) error {
+			rc, err := d.LoadImage(ctx, pr)
+			if err != nil {
+				return err
+			}
+			defer rc.Close()
+			return loadProgress(set, rc)
+		})
+		if err != nil {
+			w.err = err
+			pr.CloseWithError(err)
+		}
+	}
+	return w
+}
+
+func (w *loadWriter) Write(b []byte) (int, error) {
+	w.once.Do(func() { go w.run() })
+	return w.pw.Write(b)
+}
+
+func (w *loadWriter) Close() error {
+	err := w.pw.Close()
+	started := true
+	w.once.Do(func() { started = false })
+	if !started {
+		return err
+	}
+	<-w.done
+	if err == nil {
+		err = w.err
+	}
+	return err
 }
 
 // pushWithDaemon pushes a docker-driver image through the daemon when its
@@ -52,4 +117,68 @@ func (o *options) pushWithDaemon(ctx context.Context, n *Node, so *client.SolveO
 		return errors.Errorf("pushing through a docker daemon without the containerd image store is not supported yet")
 	}
 	return nil
+}
+
+// loadProgress shows the daemon's load stream as "loading layer" statuses
+// of the current vertex, as buildx does; an error message in it fails.
+func loadProgress(set func(*client.VertexStatus), rc io.Reader) error {
+	dec := json.NewDecoder(rc)
+	started := map[string]*client.VertexStatus{}
+	var failed error
+	defer func() {
+		for _, st := range started {
+			if st.Completed == nil {
+				now := time.Now()
+				st.Completed = &now
+				set(st)
+			}
+		}
+	}()
+	for {
+		var m struct {
+			ID       string `json:"id"`
+			Status   string `json:"status"`
+			Progress *struct {
+				Current int64 `json:"current"`
+				Total   int64 `json:"total"`
+			} `json:"progressDetail"`
+			Error *struct {
+				Message string `json:"message"`
+			} `json:"errorDetail"`
+		}
+		if err := dec.Decode(&m); err != nil {
+			if failed != nil {
+				return failed
+			}
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		if m.Error != nil {
+			failed = errors.New(m.Error.Message)
+		}
+		if m.ID == "" || m.Progress == nil {
+			continue
+		}
+		id := "loading layer " + m.ID
+		st, ok := started[id]
+		if !ok {
+			now := time.Now()
+			st = &client.VertexStatus{ID: id, Started: &now}
+			started[id] = st
+		}
+		if m.Status == "Loading layer" {
+			st.Current, st.Total = m.Progress.Current, m.Progress.Total
+		}
+		now := time.Now()
+		if m.Error != nil {
+			st.Completed = &now
+		} else if time.Since(st.Timestamp) < 2*time.Second {
+			continue
+		}
+		st.Timestamp = now
+		c := *st
+		set(&c)
+	}
 }

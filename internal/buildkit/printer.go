@@ -174,13 +174,17 @@ func equalWarnings(a, b client.VertexWarning) bool {
 }
 
 // vertex writes a client-side step (a push through the daemon, a
-// manifest list) to the printer as one vertex.
-func (p *printer) vertex(name string, f func() error) error {
+// manifest list, a load) to the printer as one vertex; f may report
+// statuses of it.
+func (p *printer) vertex(name string, f func(set func(*client.VertexStatus)) error) error {
 	dgst := randomDigest()
 	tm := time.Now()
 	v := client.Vertex{Digest: dgst, Name: name, Started: &tm}
 	p.write(&client.SolveStatus{Vertexes: []*client.Vertex{&v}})
-	err := f()
+	err := f(func(st *client.VertexStatus) {
+		st.Vertex = dgst
+		p.write(&client.SolveStatus{Statuses: []*client.VertexStatus{st}})
+	})
 	tm2 := time.Now()
 	v2 := v
 	v2.Completed = &tm2

@@ -57,7 +57,7 @@ func (o *options) recordProvenance(ctx context.Context, c *client.Client, resp *
 	if mode == "disabled" || o.callFunc != nil {
 		return nil
 	}
-	return p.vertex("resolving provenance for metadata file", func() error {
+	return p.vertex("resolving provenance for metadata file", func(func(*client.VertexStatus)) error {
 		res, err := fetchProvenance(ctx, c, ref, mode)
 		if err != nil {
 			return err

@@ -91,6 +91,7 @@ type options struct {
 	progressMode  progressui.DisplayMode
 	nodeIDValue   *string
 	log           *deferredLog
+	printer       *printer
 }
 
 // parse reads the flag values that buildx reads before it loads the

@@ -139,7 +139,7 @@ func (o *options) toSolveOpt(ctx context.Context, b *Builder, n *Node, bopts gat
 			if n.Moby {
 				// The docker driver's default: an image in the daemon.
 				exports = []client.ExportEntry{{Type: "image", Attrs: map[string]string{}}}
-			} else if n.Daemon != nil {
+			} else if n.DefaultLoad {
 				exports = []client.ExportEntry{{Type: "docker", Attrs: map[string]string{}}}
 			}
 		}

@@ -205,10 +205,11 @@ func runBuildKit(ctx context.Context, o *buildkitOptions) error {
 	r.Auth = cfg.BuildKitAuth()
 	r.BuildxDir = buildxDir(o.Getenv)
 	r.Debug = o.Global.Debug
-	node := buildkit.DockerNode(sel.client, sel.client)
-	node.ProxyArgs = cfg.BuildKitProxies(sel.client.Host())
-	b := &buildkit.Builder{Name: "default", Driver: "docker", Nodes: []*buildkit.Node{node}}
-	defer node.Close()
+	b, err := builderFor(o, cfg, sel)
+	if err != nil {
+		return &buildkit.Error{Err: err}
+	}
+	defer b.Close()
 	return buildkit.Build(ctx, b, r)
 }
 

@@ -63,7 +63,7 @@ func newCommand(ctx context.Context, f *Factory, args []string) *cobra.Command {
 // found before the daemon is asked (the classic command reports them in
 // docker's order).
 func chooseBuilder(ctx context.Context, f *Factory, args []string) *selection {
-	g, local := prescan(args, f.Getenv)
+	g, builder, local := prescan(args, f.Getenv)
 	if local {
 		return nil
 	}
@@ -89,6 +89,11 @@ func chooseBuilder(ctx context.Context, f *Factory, args []string) *selection {
 	}
 	o := &BuildOptions{IO: f.IO, Getenv: f.Getenv, LookupEnv: f.LookupEnv, Global: g}
 	cfg := f.configs.load(g.ConfigDir, f.IO.ErrOut)
+	// A builder named (or docker build made an alias of buildx build) is
+	// BuildKit's, whatever the daemon prefers, as with docker.
+	if name := builderName(builder, f.Getenv); (name != "" && name != "default") || cfg.BuilderAlias() == "buildx" {
+		forced = true
+	}
 	ec, err := engineConfig(o, cfg)
 	if err != nil {
 		return nil
@@ -109,7 +114,7 @@ func chooseBuilder(ctx context.Context, f *Factory, args []string) *selection {
 	switch {
 	case forced:
 		sel.buildkit = true
-		if noBuildKit {
+		if noBuildKit && builderName(builder, f.Getenv) == "" {
 			sel.refusal = buildkitRefusal(sel.ping)
 		}
 	case answered && !noBuildKit && sel.ping.BuilderVersion == "2":
@@ -142,7 +147,7 @@ func buildkitRefusal(p engine.Ping) error {
 // prescan reads the global flags (and whether a mode that needs no daemon
 // is asked for) before the builder, and so the build flags, are known.
 // Flags it does not know are skipped; errors are left to the command.
-func prescan(args []string, getenv func(string) string) (g GlobalOptions, local bool) {
+func prescan(args []string, getenv func(string) string) (g GlobalOptions, builder string, local bool) {
 	fs := pflag.NewFlagSet("prescan", pflag.ContinueOnError)
 	fs.ParseErrorsWhitelist.UnknownFlags = true
 	fs.SetOutput(io.Discard)
@@ -157,12 +162,13 @@ func prescan(args []string, getenv func(string) string) (g GlobalOptions, local 
 	fs.StringVar(&list, "list-context", "", "")
 	fs.Lookup("list-context").NoOptDefVal = "plain"
 	fs.Var(&explain, "explain-path", "")
+	fs.StringVar(&builder, "builder", "", "")
 	if err := fs.Parse(args); err != nil {
-		return g, true // a bad global flag: the classic command reports it
+		return g, "", true // a bad global flag: the classic command reports it
 	}
 	g.tlsVerifySet = fs.Changed("tlsverify")
 	g.tlsCertSet = fs.Changed("tlscert")
 	g.tlsKeySet = fs.Changed("tlskey")
 	local = help || version || fs.Changed("completion") || fs.Changed("list-context") || fs.Changed("explain-path")
-	return g, local
+	return g, builder, local
 }

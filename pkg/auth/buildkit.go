@@ -26,3 +26,9 @@ func (c *Config) BuildKitProxies(host string) map[string]string {
 	}
 	return m
 }
+
+// BuilderAlias is config.json's aliases.builder: "buildx" once `docker
+// buildx install` made docker build an alias of buildx build.
+func (c *Config) BuilderAlias() string {
+	return c.file.Aliases["builder"]
+}
