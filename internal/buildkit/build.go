@@ -18,9 +18,11 @@ import (
 	"github.com/moby/buildkit/session/sshforward/sshprovider"
 	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/moby/buildkit/util/gitutil"
+	"github.com/moby/buildkit/util/grpcerrors"
 	"github.com/moby/buildkit/util/progress/progressui"
 	"github.com/moby/buildkit/util/progress/progresswriter"
 	"github.com/pkg/errors"
+	"google.golang.org/grpc/codes"
 )
 
 // Build runs one build on b and reports it as `docker buildx build` does:
@@ -54,7 +56,7 @@ func Build(ctx context.Context, b *Builder, r *Request) error {
 	}
 	werr := p.wait()
 	if err != nil {
-		return &Error{Err: errors.Wrap(err, "failed to build")}
+		return &Error{Err: errors.Wrap(explainBuildError(err), "failed to build")}
 	}
 	if werr != nil {
 		return &Error{Err: werr}
@@ -390,3 +392,27 @@ func (l *deferredLog) flush() {
 	}
 	l.buf, l.flushed = nil, true
 }
+
+// explainBuildError replaces a daemon's "unsupported frontend capability"
+// with buildx's advice.
+func explainBuildError(err error) error {
+	st, ok := grpcerrors.AsGRPCStatus(err)
+	if !ok || st.Code() != codes.Unimplemented {
+		return err
+	}
+	switch {
+	case strings.Contains(st.Message(), "unsupported frontend capability moby.buildkit.frontend.contexts"):
+		return &explained{err, "current frontend does not support --build-context. Named contexts are supported since Dockerfile v1.4. Use #syntax directive in Dockerfile or update to latest BuildKit."}
+	case strings.Contains(st.Message(), "unsupported frontend capability moby.buildkit.frontend.gitquerystring"):
+		return &explained{err, "current frontend does not support Git URLs with query string components. Git URLs with query string are supported since Dockerfile v1.18 and BuildKit v0.24. Use BUILDKIT_SYNTAX build-arg, #syntax directive in Dockerfile or update to latest BuildKit."}
+	}
+	return err
+}
+
+type explained struct {
+	err error
+	msg string
+}
+
+func (e *explained) Error() string { return e.msg }
+func (e *explained) Unwrap() error { return e.err }
