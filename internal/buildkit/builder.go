@@ -59,6 +59,10 @@ type Node struct {
 type Daemon interface {
 	ContainerdStore(ctx context.Context) (bool, error)
 	LoadImage(ctx context.Context, archive io.Reader) (io.ReadCloser, error)
+	// For images the daemon pushes itself (its BuildKit cannot).
+	PushImage(ctx context.Context, name, registryAuth string) (io.ReadCloser, error)
+	RepoDigests(ctx context.Context, name string) ([]string, error)
+	DistributionDigest(ctx context.Context, name, registryAuth string) (string, error)
 }
 
 // feature is a driver capability, named as buildx names it in errors.

@@ -2,11 +2,18 @@ package buildkit
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/distribution/reference"
+	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	"github.com/moby/buildkit/session/auth/authprovider"
 
 	"github.com/moby/buildkit/client"
 	"github.com/pkg/errors"
@@ -99,9 +106,11 @@ func (w *loadWriter) Close() error {
 }
 
 // pushWithDaemon pushes a docker-driver image through the daemon when its
-// BuildKit cannot push by itself (a daemon without the containerd store).
+// BuildKit cannot push by itself (a daemon without the containerd store),
+// as buildx does: one "pushing NAME with docker" step per tag, then the
+// registry's digest becomes the image digest.
 func (o *options) pushWithDaemon(ctx context.Context, n *Node, so *client.SolveOpt, resp *client.SolveResponse, p *printer) error {
-	if n.features[directPush] {
+	if n.features[directPush] || n.Daemon == nil {
 		return nil
 	}
 	for _, e := range so.Exports {
@@ -111,12 +120,147 @@ func (o *options) pushWithDaemon(ctx context.Context, n *Node, so *client.SolveO
 		if ok, _ := strconv.ParseBool(e.Attrs["push"]); !ok {
 			continue
 		}
-		if e.Attrs["name"] == "" {
+		names := e.Attrs["name"]
+		if names == "" {
 			return errors.Errorf("tag is needed when pushing to registry")
 		}
-		return errors.Errorf("pushing through a docker daemon without the containerd image store is not supported yet")
+		list := strings.Split(names, ",")
+		for _, name := range list {
+			auth, err := registryAuth(o.Auth, name)
+			if err != nil {
+				return err
+			}
+			err = p.vertex(fmt.Sprintf("pushing %s with docker", name), func(set func(*client.VertexStatus)) error {
+				rc, err := n.Daemon.PushImage(ctx, name, auth)
+				if err != nil {
+					return err
+				}
+				defer rc.Close()
+				return pushProgress(set, rc)
+			})
+			if err != nil {
+				return err
+			}
+		}
+		auth, err := registryAuth(o.Auth, list[0])
+		if err != nil {
+			return err
+		}
+		if repo, err := n.Daemon.RepoDigests(ctx, list[0]); err != nil {
+			return err
+		} else if len(repo) == 0 {
+			continue
+		}
+		remote, err := n.Daemon.DistributionDigest(ctx, list[0], auth)
+		if err != nil {
+			return err
+		}
+		if remote != "" {
+			if _, ok := resp.ExporterResponse[exptypes.ExporterImageConfigDigestKey]; !ok {
+				if v, ok := resp.ExporterResponse[exptypes.ExporterImageDigestKey]; ok {
+					resp.ExporterResponse[exptypes.ExporterImageConfigDigestKey] = v
+				}
+			}
+			resp.ExporterResponse[exptypes.ExporterImageDigestKey] = remote
+		}
 	}
 	return nil
+}
+
+// registryAuth is X-Registry-Auth for ref's registry: base64url JSON of
+// config.json's credentials for it.
+func registryAuth(auth authprovider.AuthConfigProvider, ref string) (string, error) {
+	if auth == nil {
+		return "", nil
+	}
+	r, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return "", err
+	}
+	host := reference.Domain(r)
+	if host == "docker.io" {
+		host = "https://index.docker.io/v1/"
+	}
+	ac, err := auth(context.TODO(), host, nil, nil)
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(ac)
+	if err != nil {
+		return "", err
+	}
+	return base64.URLEncoding.EncodeToString(b), nil
+}
+
+// pushProgress shows the daemon's push stream as "pushing layer" statuses.
+func pushProgress(set func(*client.VertexStatus), rc io.Reader) error {
+	started := map[string]*client.VertexStatus{}
+	defer func() {
+		for _, st := range started {
+			if st.Completed == nil {
+				now := time.Now()
+				st.Completed = &now
+				set(st)
+			}
+		}
+	}()
+	dec := json.NewDecoder(rc)
+	var failed error
+	for {
+		var m jsonMessage
+		if err := dec.Decode(&m); err != nil {
+			if failed != nil {
+				return failed
+			}
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		if m.ID != "" {
+			id := "pushing layer " + m.ID
+			st, ok := started[id]
+			if !ok {
+				if m.Progress == nil && m.Status != "Pushed" {
+					continue
+				}
+				now := time.Now()
+				st = &client.VertexStatus{ID: id, Started: &now}
+				started[id] = st
+			}
+			st.Timestamp = time.Now()
+			if m.Progress != nil {
+				st.Current, st.Total = m.Progress.Current, m.Progress.Total
+			}
+			if m.Error != nil {
+				now := time.Now()
+				st.Completed = &now
+			}
+			if m.Status == "Pushed" {
+				now := time.Now()
+				st.Completed = &now
+				st.Current = st.Total
+			}
+			c := *st
+			set(&c)
+		}
+		if m.Error != nil {
+			failed = errors.New(m.Error.Message)
+		}
+	}
+}
+
+// jsonMessage is the part of the daemon's progress messages read here.
+type jsonMessage struct {
+	ID       string `json:"id"`
+	Status   string `json:"status"`
+	Progress *struct {
+		Current int64 `json:"current"`
+		Total   int64 `json:"total"`
+	} `json:"progressDetail"`
+	Error *struct {
+		Message string `json:"message"`
+	} `json:"errorDetail"`
 }
 
 // loadProgress shows the daemon's load stream as "loading layer" statuses
@@ -135,17 +279,7 @@ func loadProgress(set func(*client.VertexStatus), rc io.Reader) error {
 		}
 	}()
 	for {
-		var m struct {
-			ID       string `json:"id"`
-			Status   string `json:"status"`
-			Progress *struct {
-				Current int64 `json:"current"`
-				Total   int64 `json:"total"`
-			} `json:"progressDetail"`
-			Error *struct {
-				Message string `json:"message"`
-			} `json:"errorDetail"`
-		}
+		var m jsonMessage
 		if err := dec.Decode(&m); err != nil {
 			if failed != nil {
 				return failed
