@@ -12,8 +12,9 @@ start=$SECONDS
 echo "== test daemons and reference programs"
 bash scripts/test-daemon.sh
 bash scripts/test-podman.sh
-# buildx v0.38.2 (the BuildKit reference) and Engine 29, built once into a cache of their own.
-bash scripts/install-refs.sh buildx dockerd
+# buildx v0.38.2 (the BuildKit reference), Engine 29, buildkitd v0.34.2 and a registry, built
+# once into a cache of their own (MYBUILD_REFS, default /opt/mybuild-refs).
+bash scripts/install-refs.sh buildx dockerd buildkit registry
 bash scripts/test-engine29.sh
 
 echo "== gofmt, go vet ./..."
