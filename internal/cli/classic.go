@@ -119,15 +119,15 @@ func checkDaemonSupport(ctx context.Context, c Engine, o *BuildOptions) error {
 	}
 	var errs []string
 	v := c.Version()
-	if o.changedNetwork && versionBelow(v, "1.25") {
+	if o.changedNetwork && engine.VersionLess(v, "1.25") {
 		errs = append(errs, fmt.Sprintf(`"--network" requires API version 1.25, but the Docker daemon API version is %s`, v))
 	}
-	if o.changedPlat && versionBelow(v, "1.38") {
+	if o.changedPlat && engine.VersionLess(v, "1.38") {
 		errs = append(errs, fmt.Sprintf(`"--platform" requires API version 1.38, but the Docker daemon API version is %s`, v))
 	}
 	// As docker: --squash set at all (even to false) is checked, and an
 	// API version too old is the only complaint.
-	if o.changedSquash && versionBelow(v, "1.25") {
+	if o.changedSquash && engine.VersionLess(v, "1.25") {
 		errs = append(errs, fmt.Sprintf(`"--squash" requires API version 1.25, but the Docker daemon API version is %s`, v))
 	} else if o.changedSquash && !experimental {
 		errs = append(errs, `"--squash" is only supported on a Docker daemon with experimental features enabled`)
@@ -136,11 +136,6 @@ func checkDaemonSupport(ctx context.Context, c Engine, o *BuildOptions) error {
 		return errors.New(strings.Join(errs, "\n"))
 	}
 	return nil
-}
-
-func versionBelow(v, min string) bool {
-	c, _ := engine.New(engine.Config{APIVersion: v})
-	return c.VersionError(min, "") != nil
 }
 
 // checkBuildkitEnv rejects a DOCKER_BUILDKIT that is not a boolean, as
