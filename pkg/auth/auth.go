@@ -6,8 +6,6 @@ package auth
 import (
 	"context"
 	"io"
-	"os"
-	"strings"
 
 	"github.com/docker/cli/cli/config"
 	"github.com/docker/cli/cli/config/configfile"
@@ -67,9 +65,3 @@ func (c *Config) Headers() map[string]string {
 
 // CurrentContext returns config.json currentContext.
 func (c *Config) CurrentContext() string { return c.file.CurrentContext }
-
-// HomeDir is where "~" points for docker's default paths.
-func HomeDir() string {
-	home, _ := os.UserHomeDir()
-	return strings.TrimSuffix(home, "/")
-}

@@ -172,9 +172,6 @@ func (c *Client) TLS() bool { return c.scheme == "https" }
 // Version returns the API version requests are sent with.
 func (c *Client) Version() string { return c.version }
 
-// Close releases idle connections.
-func (c *Client) Close() { c.hc.CloseIdleConnections() }
-
 // Ping is what the daemon says about itself in /_ping.
 type Ping struct {
 	APIVersion     string

@@ -87,18 +87,17 @@ func TestDisplayErrors(t *testing.T) {
 func TestProgressReader(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name     string
-		size     int
-		terminal bool
-		want     string
+		name string
+		size int
+		want string
 	}{
-		{"non-terminal prints only the last update", 3072, false, "Sending build context to Docker daemon  3.072kB\r\r\n"},
-		{"empty", 0, false, "Sending build context to Docker daemon       0B\r\r\n"},
-		{"megabytes", 6004000, false, "Sending build context to Docker daemon  6.004MB\r\r\n"},
+		{"only the last update", 3072, "Sending build context to Docker daemon  3.072kB\r\r\n"},
+		{"empty", 0, "Sending build context to Docker daemon       0B\r\r\n"},
+		{"megabytes", 6004000, "Sending build context to Docker daemon  6.004MB\r\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
-			p := &ProgressReader{R: bytes.NewReader(make([]byte, tc.size)), W: &out, Action: "Sending build context to Docker daemon", Terminal: tc.terminal}
+			p := &ProgressReader{R: bytes.NewReader(make([]byte, tc.size)), W: &out, Action: "Sending build context to Docker daemon"}
 			var sink bytes.Buffer
 			if _, err := sink.ReadFrom(p); err != nil {
 				t.Fatal(err)

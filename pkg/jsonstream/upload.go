@@ -81,13 +81,6 @@ func (u *uploadReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Count returns the bytes read so far.
-func (m *UploadMeter) Count() int64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.n
-}
-
 // Finish draws the final line and ends it, unless that was done already;
 // call it (deferred) when the upload may stop before its reader's EOF, so
 // that what is printed next starts on a line of its own.
