@@ -208,7 +208,7 @@ func (out *outputs) uploadBody(src io.Reader) io.Reader {
 		out.meter = jsonstream.NewUploadMeter(out.progress, sendingAction, time.Now)
 		return out.meter.Wrap(src)
 	}
-	return &jsonstream.ProgressReader{R: src, W: out.progress, Action: sendingAction}
+	return &jsonstream.ProgressReader{R: src, Report: jsonstream.FinalLine(out.progress, sendingAction)}
 }
 
 // uploadDone ends the live meter's line once the request is answered.

@@ -207,7 +207,10 @@ func (t *ttyRenderer) renderProgressLine(m *Message) string {
 	var pre strings.Builder
 	writePrefix(&pre, m)
 	segs := []segment{{text: pre.String()}, {text: m.Status, color: statusColor(m.Status)}}
-	bar, rest := renderProgress(m.Progress, t.width, t.now)
+	bar, rest := dockerProgress(m.Progress, t.width, t.now)
+	if bar != "" {
+		bar += " "
+	}
 	if t.limit > 0 && visibleLen(segs)+1+len(bar)+len(rest) > t.limit {
 		// Too long: numbers rather than a cut bar, and no alignment padding.
 		bar = ""
@@ -278,14 +281,38 @@ func writePrefix(b *strings.Builder, m *Message) {
 	}
 }
 
-// renderProgress formats p as docker's JSONProgress.String does on a
-// terminal of the given width: the bar "[===>   ] " (only when width >
-// 110), the numbers "%8v/%v", and the time left " 12s" when the daemon gave
-// a start time (width > 50). It returns the bar and the rest separately so
-// the bar can be coloured. The time left is extrapolated in floating point
-// rather than docker's integer nanoseconds per byte, which rounds to 0 for
-// fast downloads.
-func renderProgress(p *Progress, width int, now func() time.Time) (bar, rest string) {
+// FormatProgress is docker's JSONProgress.String for a terminal of the
+// given width (0: unknown, docker's 200 columns, which is also what docker
+// uses off a terminal): the bar "[===>   ] " above 110 columns, the
+// numbers "%8v/%v", and the time left " 12s" above 50 columns when the
+// daemon gave a start time. The time left is extrapolated in floating
+// point rather than docker's integer nanoseconds per byte, which rounds to
+// 0 for fast downloads.
+func FormatProgress(p *Progress, width int, now func() time.Time) string {
+	if width <= 0 {
+		width = defaultWidth
+	}
+	bar, rest := dockerProgress(p, width, now)
+	if bar != "" {
+		bar += " "
+	}
+	return bar + rest
+}
+
+// dockerProgress is FormatProgress in two parts, the bar without its
+// trailing space (to be coloured or resized) and the rest.
+func dockerProgress(p *Progress, width int, now func() time.Time) (bar, rest string) {
+	cells := 0
+	if width > 110 {
+		cells = 50
+	}
+	return progressParts(p, cells, width > 50, now)
+}
+
+// progressParts renders p's bar with the given number of cells (docker's
+// 50; none when 0) and the rest of docker's rendering, with the time left
+// when timeLeft is set and the daemon gave a start time.
+func progressParts(p *Progress, cells int, timeLeft bool, now func() time.Time) (bar, rest string) {
 	if p == nil || p.Empty() {
 		return "", ""
 	}
@@ -297,9 +324,10 @@ func renderProgress(p *Progress, width int, now func() time.Time) (bar, rest str
 	}
 	// Clamped before the conversion: a negative or huge current (which
 	// no real daemon sends) must not make a negative bar length.
-	percentage := int(min(max(float64(p.Current)/float64(p.Total), 0), 1)*100) / 2
-	if width > 110 {
-		bar = "[" + strings.Repeat("=", percentage) + ">" + strings.Repeat(" ", max(50-percentage, 0)) + "] "
+	pct := int(min(max(float64(p.Current)/float64(p.Total), 0), 1) * 100)
+	if cells > 0 {
+		done := pct * cells / 100
+		bar = "[" + strings.Repeat("=", done) + ">" + strings.Repeat(" ", cells-done) + "]"
 	}
 	switch {
 	case p.HideCounts:
@@ -317,7 +345,7 @@ func renderProgress(p *Progress, width int, now func() time.Time) (bar, rest str
 			rest = fmt.Sprintf("%d/%d %s", p.Current, p.Total, p.Units)
 		}
 	}
-	if width > 50 && p.Current > 0 && p.Start > 0 && percentage < 50 {
+	if timeLeft && now != nil && p.Current > 0 && p.Start > 0 && pct < 100 {
 		elapsed := now().Sub(time.Unix(p.Start, 0))
 		if elapsed > 0 {
 			left := time.Duration(float64(elapsed) * float64(p.Total-p.Current) / float64(p.Current))

@@ -394,7 +394,7 @@ func TestDisplayTTYScreen(t *testing.T) {
 	}
 }
 
-func TestRenderProgress(t *testing.T) {
+func TestFormatProgress(t *testing.T) {
 	t.Parallel()
 	now := func() time.Time { return time.Unix(1000, 0) }
 	for _, tc := range []struct {
@@ -417,10 +417,10 @@ func TestRenderProgress(t *testing.T) {
 		{"fast download still gets a time", Progress{Current: 900_000_000, Total: 1_000_000_000, Start: 999}, 80, "   900MB/1GB 0s"},
 		{"no time left at 50 columns", Progress{Current: 1_000_000, Total: 4_000_000, Start: 990}, 50, "     1MB/4MB"},
 		{"no time left when done", Progress{Current: 4_000_000, Total: 4_000_000, Start: 990}, 80, "     4MB/4MB"},
+		{"unknown width is docker's 200", Progress{Current: 1, Total: 2}, 0, "[" + strings.Repeat("=", 25) + ">" + strings.Repeat(" ", 25) + "]       1B/2B"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			bar, rest := renderProgress(&tc.p, tc.width, now)
-			if got := bar + rest; got != tc.want {
+			if got := FormatProgress(&tc.p, tc.width, now); got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
