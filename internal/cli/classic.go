@@ -438,15 +438,6 @@ func newSplice(r io.Reader) (*buildcontext.Splice, error) {
 	return &buildcontext.Splice{Name: splicedDockerfileName, Content: content, Now: time.Now()}, nil
 }
 
-// logError and logWarning print a non-fatal problem the way docker's
-// logger (logrus) does on a non-terminal stderr.
-func logError(w io.Writer, msg string)   { logLine(w, "error", msg) }
-func logWarning(w io.Writer, msg string) { logLine(w, "warning", msg) }
-
-func logLine(w io.Writer, level, msg string) {
-	fmt.Fprintf(w, "time=%q level=%s msg=%q\n", time.Now().Format(time.RFC3339), level, msg)
-}
-
 func buildOptions(ctx context.Context, o *BuildOptions, cfg *auth.Config, host, dockerfile string) engine.BuildOptions {
 	buildArgs := opts.ConvertKVStringsToMapWithNil(o.BuildArgs.GetAll(), o.LookupEnv)
 	return engine.BuildOptions{
@@ -477,7 +468,7 @@ func buildOptions(ctx context.Context, o *BuildOptions, cfg *auth.Config, host, 
 		ExtraHosts:     o.ExtraHosts.GetAll(),
 		Target:         o.Target,
 		Platform:       o.Platform,
-		AuthConfigs:    cfg.Credentials(ctx),
+		AuthConfigs:    cfg.Credentials(ctx, newLogger(o.IO.ErrOut)),
 	}
 }
 
