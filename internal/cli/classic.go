@@ -24,8 +24,10 @@ import (
 	"github.com/mybuild/mybuild/pkg/remotecontext"
 )
 
-// Engine is what a build needs from a daemon client; a BuildKit builder
-// can sit beside the classic one behind it.
+// Engine is what the classic build needs from a daemon client: a ping and
+// POST /build, which takes the context as a tar body and answers with a
+// JSON message stream. A BuildKit builder (a gRPC session over /grpc and
+// /session) needs an interface of its own.
 type Engine interface {
 	Host() string
 	TLS() bool
@@ -521,11 +523,8 @@ func showStream(ctx context.Context, body io.Reader, out *outputs) (string, erro
 	if ctx.Err() != nil {
 		return "", context.Cause(ctx)
 	}
-	if se, ok := jsonstream.IsStreamError(err); ok {
-		if out.quiet {
-			fmt.Fprintf(out.stderr, "%s%s", out.progBuf.String(), out.buildBuf.String())
-		}
-		return "", &StatusError{Message: se.Message, Code: se.Code}
+	if _, ok := jsonstream.IsStreamError(err); ok && out.quiet {
+		fmt.Fprintf(out.stderr, "%s%s", out.progBuf.String(), out.buildBuf.String())
 	}
 	return "", err
 }
