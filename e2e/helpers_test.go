@@ -130,6 +130,24 @@ func needDaemon(t *testing.T) {
 	}
 }
 
+// needReference skips t when the reference docker CLI is missing, except under MYBUILD_E2E=1.
+func needReference(t testing.TB) {
+	t.Helper()
+	if !haveReference {
+		skipUnlessCI(t, "the reference docker CLI %s is not installed", referenceDocker)
+	}
+}
+
+// skipUnlessCI skips a test whose tool is missing, except under MYBUILD_E2E=1 (CI), whose
+// scripts install everything: there a missing tool must fail, not hide the test.
+func skipUnlessCI(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("MYBUILD_E2E") == "1" {
+		t.Fatalf("MYBUILD_E2E=1: "+format, args...)
+	}
+	t.Skipf(format+" (set MYBUILD_E2E=1 to make this a failure)", args...)
+}
+
 func envOr(k, def string) string {
 	if v := os.Getenv(k); v != "" {
 		return v

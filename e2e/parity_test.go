@@ -117,9 +117,7 @@ func stripBanner(stderr string) string {
 
 func TestParity(t *testing.T) {
 	needDaemon(t)
-	if !haveReference {
-		t.Skipf("the reference docker CLI %s is not installed", referenceDocker)
-	}
+	needReference(t)
 	const base = "FROM base\n"
 	cases := []parityCase{
 		{

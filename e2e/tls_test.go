@@ -345,9 +345,7 @@ func buildInContext(t tb, env []string, name, endpoint string, check func()) {
 
 func TestTLS(t *testing.T) {
 	needDaemon(t)
-	if !haveReference {
-		t.Skipf("the reference docker CLI %s is not installed", referenceDocker)
-	}
+	needReference(t)
 	c := newTLSCerts(t)
 
 	// wantVia checks that a client connected through p with its certificate.

@@ -29,7 +29,14 @@ echo "== go test ./... (MYBUILD_E2E=1)"
 export MYBUILD_E2E=1
 # -p 2: two packages at a time on CI's 2 cores. The e2e package is a single test binary whose
 # tests run one after another (they share one daemon); its own budget is well under 10 min.
-go test -count=1 -p 2 -timeout 15m "$@" ./...
+# The JSON goes through scripts/testsummary, which prints what plain go test prints, then
+# how many tests ran and skipped per package, and fails on a skip that
+# scripts/allowed-skips.txt does not list.
+summary_dir=$(mktemp -d)
+trap 'rm -rf "$summary_dir"' EXIT
+go build -o "$summary_dir/testsummary" ./scripts/testsummary
+go test -json -count=1 -p 2 -timeout 15m "$@" ./... |
+  "$summary_dir/testsummary" -allow scripts/allowed-skips.txt -module "$(go list -m)"
 
 echo "== fuzz targets (scripts/fuzz.sh)"
 bash scripts/fuzz.sh

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -29,12 +31,14 @@ var pullLayers = []string{"1b265ab7f482", "c0e2bb0179de", "c5ce3c84d928"}
 const pullHoldLines = 36
 
 // TestTTYPullProgress runs the built binary in a real terminal (a tmux pane
-// 120 columns wide, as docker draws bars only above 110, and 16 rows, so
-// that the end of the build scrolls) against a fake daemon that replays a
-// recorded pull slowly. With the default --progress=auto, mid-pull the screen must show a live bar for the downloading layer with
-// each layer on one line of its own; at the end each layer must appear
-// exactly once, as "<id>: Pull complete", with the build's step lines and
-// "Successfully built".
+// 80, 100 and 120 columns wide: docker draws its bars only above 110,
+// mybuild shrinks them to fit; 16 rows, so that the end of the build
+// scrolls) against a fake daemon that replays a recorded pull slowly. With
+// the default --progress=auto, mid-pull the screen must show a live bar for
+// the downloading layer with each layer on one line of its own, none
+// wrapped; at the end each layer must appear exactly once, as
+// "<id>: Pull complete", with the build's step lines and "Successfully
+// built".
 //
 // The daemon holds the stream in the middle of the pull until the test has
 // seen the bar, so the mid-pull check does not depend on how fast a loaded
@@ -47,6 +51,12 @@ func TestTTYPullProgress(t *testing.T) {
 	start := time.Now()
 	bin := mybuildBinary(t)
 	t.Logf("go build: %v", time.Since(start).Round(time.Millisecond))
+	for _, width := range []int{80, 100, 120} {
+		t.Run(fmt.Sprintf("%d columns", width), func(t *testing.T) { testTTYPull(t, tmuxPath, bin, width) })
+	}
+}
+
+func testTTYPull(t *testing.T, tmuxPath, bin string, width int) {
 
 	hold := newHoldHandler(enginetest.New(
 		enginetest.WithStreamFile(filepath.Join("testdata", "streams", "pull-3-layers.jsonl")),
@@ -73,7 +83,7 @@ func TestTTYPullProgress(t *testing.T) {
 	if err := os.WriteFile(conf, []byte("set -g remain-on-exit on\nset -g status off\nset -g history-limit 5000\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tm.run("-f", conf, "new-session", "-d", "-s", "pty", "-x", "120", "-y", "16",
+	tm.run("-f", conf, "new-session", "-d", "-s", "pty", "-x", strconv.Itoa(width), "-y", "16",
 		"-e", "DOCKER_HOST=unix://"+sock,
 		"-e", "DOCKER_CONFIG="+filepath.Join(home, ".docker"),
 		// A shell runs mybuild, as in a user's terminal, and prints its
@@ -96,6 +106,11 @@ func TestTTYPullProgress(t *testing.T) {
 	for _, id := range pullLayers {
 		if n := prefixCount(screen, id+": "); n != 1 {
 			t.Errorf("mid-pull: layer %s is on %d lines, want 1 (redrawn in place); screen:\n%s", id, n, strings.Join(screen, "\n"))
+		}
+	}
+	for _, l := range screen {
+		if strings.HasPrefix(l, "c0e2bb0179de: ") && len(l) > width-1 {
+			t.Errorf("mid-pull: the bar's line has %d columns, want at most %d: %q", len(l), width-1, l)
 		}
 	}
 	if prefixCount(screen, "1b265ab7f482: Pull complete") != 1 || prefixCount(screen, "c5ce3c84d928: Download complete") != 1 {

@@ -24,8 +24,10 @@ import (
 	"github.com/mybuild/mybuild/pkg/remotecontext"
 )
 
-// Engine is what a build needs from a daemon client; a BuildKit builder
-// can sit beside the classic one behind it.
+// Engine is what the classic build needs from a daemon client: a ping and
+// POST /build, which takes the context as a tar body and answers with a
+// JSON message stream. A BuildKit builder (a gRPC session over /grpc and
+// /session) needs an interface of its own.
 type Engine interface {
 	Host() string
 	TLS() bool
@@ -122,15 +124,15 @@ func checkDaemonSupport(ctx context.Context, c Engine, o *BuildOptions) error {
 	}
 	var errs []string
 	v := c.Version()
-	if o.changedNetwork && versionBelow(v, "1.25") {
+	if o.changedNetwork && engine.VersionLess(v, "1.25") {
 		errs = append(errs, fmt.Sprintf(`"--network" requires API version 1.25, but the Docker daemon API version is %s`, v))
 	}
-	if o.changedPlat && versionBelow(v, "1.38") {
+	if o.changedPlat && engine.VersionLess(v, "1.38") {
 		errs = append(errs, fmt.Sprintf(`"--platform" requires API version 1.38, but the Docker daemon API version is %s`, v))
 	}
 	// As docker: --squash set at all (even to false) is checked, and an
 	// API version too old is the only complaint.
-	if o.changedSquash && versionBelow(v, "1.25") {
+	if o.changedSquash && engine.VersionLess(v, "1.25") {
 		errs = append(errs, fmt.Sprintf(`"--squash" requires API version 1.25, but the Docker daemon API version is %s`, v))
 	} else if o.changedSquash && !experimental {
 		errs = append(errs, `"--squash" is only supported on a Docker daemon with experimental features enabled`)
@@ -149,13 +151,8 @@ func (o *BuildOptions) startupPing(ctx context.Context, c Engine) (engine.Ping, 
 	return c.Ping(ctx)
 }
 
-func versionBelow(v, min string) bool {
-	c, _ := engine.New(engine.Config{APIVersion: v})
-	return c.VersionError(min, "") != nil
-}
-
 // checkBuildkitEnv rejects a DOCKER_BUILDKIT that is not a boolean, as
-// docker does. Any boolean is accepted: mybuild drives the classic builder.
+// docker does (the builder was chosen from it before; see chooseBuilder).
 func checkBuildkitEnv(v string) error {
 	if v == "" {
 		return nil
@@ -224,7 +221,7 @@ func (out *outputs) uploadBody(src io.Reader) io.Reader {
 		out.meter = jsonstream.NewUploadMeter(out.progress, sendingAction, time.Now)
 		return out.meter.Wrap(src)
 	}
-	return &jsonstream.ProgressReader{R: src, W: out.progress, Action: sendingAction}
+	return &jsonstream.ProgressReader{R: src, Report: jsonstream.FinalLine(out.progress, sendingAction)}
 }
 
 // uploadDone ends the live meter's line once the request is answered.
@@ -454,15 +451,6 @@ func newSplice(r io.Reader) (*buildcontext.Splice, error) {
 	return &buildcontext.Splice{Name: splicedDockerfileName, Content: content, Now: time.Now()}, nil
 }
 
-// logError and logWarning print a non-fatal problem the way docker's
-// logger (logrus) does on a non-terminal stderr.
-func logError(w io.Writer, msg string)   { logLine(w, "error", msg) }
-func logWarning(w io.Writer, msg string) { logLine(w, "warning", msg) }
-
-func logLine(w io.Writer, level, msg string) {
-	fmt.Fprintf(w, "time=%q level=%s msg=%q\n", time.Now().Format(time.RFC3339), level, msg)
-}
-
 func buildOptions(ctx context.Context, o *BuildOptions, cfg *auth.Config, host, dockerfile string) engine.BuildOptions {
 	buildArgs := opts.ConvertKVStringsToMapWithNil(o.BuildArgs.GetAll(), o.LookupEnv)
 	return engine.BuildOptions{
@@ -493,7 +481,7 @@ func buildOptions(ctx context.Context, o *BuildOptions, cfg *auth.Config, host, 
 		ExtraHosts:     o.ExtraHosts.GetAll(),
 		Target:         o.Target,
 		Platform:       o.Platform,
-		AuthConfigs:    cfg.Credentials(ctx),
+		AuthConfigs:    cfg.Credentials(ctx, newLogger(o.IO.ErrOut)),
 	}
 }
 
@@ -546,11 +534,8 @@ func showStream(ctx context.Context, body io.Reader, out *outputs) (string, erro
 	if ctx.Err() != nil {
 		return "", context.Cause(ctx)
 	}
-	if se, ok := jsonstream.IsStreamError(err); ok {
-		if out.quiet {
-			fmt.Fprintf(out.stderr, "%s%s", out.progBuf.String(), out.buildBuf.String())
-		}
-		return "", &StatusError{Message: se.Message, Code: se.Code}
+	if _, ok := jsonstream.IsStreamError(err); ok && out.quiet {
+		fmt.Fprintf(out.stderr, "%s%s", out.progBuf.String(), out.buildBuf.String())
 	}
 	return "", err
 }

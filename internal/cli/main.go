@@ -4,6 +4,7 @@ package cli
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -43,7 +44,7 @@ func notifySignals(cancel context.CancelCauseFunc) (stop func()) {
 				n++
 				cancel(&SignalError{Signal: s})
 				if n >= 3 {
-					os.Exit(128 + int(s.(syscall.Signal)))
+					os.Exit(exitCode(&SignalError{Signal: s}, io.Discard))
 				}
 			case <-done:
 				return

@@ -110,7 +110,7 @@ func chooseBuilder(ctx context.Context, f *Factory, args []string) *selection {
 		client.Negotiate(sel.ping)
 	}
 	answered := sel.pingErr == nil
-	noBuildKit := answered && (sel.ping.Podman || sel.ping.OSType == "windows" || versionBelow(sel.ping.APIVersion, "1.39"))
+	noBuildKit := answered && (sel.ping.Podman || sel.ping.OSType == "windows" || engine.VersionLess(sel.ping.APIVersion, "1.39"))
 	switch {
 	case forced:
 		sel.buildkit = true

@@ -6,11 +6,10 @@ package auth
 import (
 	"context"
 	"io"
-	"os"
-	"strings"
 
 	"github.com/docker/cli/cli/config"
 	"github.com/docker/cli/cli/config/configfile"
+	"github.com/sirupsen/logrus"
 
 	"github.com/mybuild/mybuild/pkg/engine"
 )
@@ -36,10 +35,11 @@ func Dir() string { return config.Dir() }
 
 // Credentials returns every credential docker would send in
 // X-Registry-Config: auths, or the credential store, then credHelpers.
-// Like docker, failures leave out what could not be read. The helpers run
-// under ctx: when it is cancelled, the result is empty.
-func (c *Config) Credentials(ctx context.Context) map[string]engine.AuthConfig {
-	creds := allCredentials(ctx, c.file)
+// Like docker, failures leave out what could not be read, with a warning
+// on log; the helpers' stderr is log.Out. The helpers run under ctx: when
+// it is cancelled, the result is empty.
+func (c *Config) Credentials(ctx context.Context, log *logrus.Logger) map[string]engine.AuthConfig {
+	creds := allCredentials(ctx, c.file, log)
 	out := make(map[string]engine.AuthConfig, len(creds))
 	for k, a := range creds {
 		out[k] = engine.AuthConfig{
@@ -68,9 +68,3 @@ func (c *Config) Headers() map[string]string {
 
 // CurrentContext returns config.json currentContext.
 func (c *Config) CurrentContext() string { return c.file.CurrentContext }
-
-// HomeDir is where "~" points for docker's default paths.
-func HomeDir() string {
-	home, _ := os.UserHomeDir()
-	return strings.TrimSuffix(home, "/")
-}

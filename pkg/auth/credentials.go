@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"io"
-	"os"
 	"os/exec"
 	"sync"
 	"time"
@@ -32,8 +31,9 @@ const maxHelpers = 8
 //     "Failed to get credentials for registry: <host>".
 //
 // Unlike docker, cancelling ctx (Ctrl-C) kills the helpers that still run
-// (a keychain prompt, a hung helper) and returns nil at once.
-func allCredentials(ctx context.Context, f *configfile.ConfigFile) map[string]types.AuthConfig {
+// (a keychain prompt, a hung helper) and returns nil at once. The warnings
+// go to log, the helpers' stderr to log.Out.
+func allCredentials(ctx context.Context, f *configfile.ConfigFile, log *logrus.Logger) map[string]types.AuthConfig {
 	fileAuths := f.GetAuthConfigs() // also makes the map, before any goroutine reads it
 	sem := make(chan struct{}, maxHelpers)
 
@@ -41,14 +41,14 @@ func allCredentials(ctx context.Context, f *configfile.ConfigFile) map[string]ty
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		auths = storeCredentials(ctx, f.CredentialsStore, fileAuths, sem)
+		auths = storeCredentials(ctx, f.CredentialsStore, fileAuths, sem, log.Out)
 	}()
 	hosts := make([]string, 0, len(f.CredentialHelpers))
 	for host := range f.CredentialHelpers {
 		hosts = append(hosts, host)
 	}
 	got, errs := getAll(sem, hosts, func(host string) (types.AuthConfig, error) {
-		return helperGet(ctx, f.CredentialHelpers[host], fileAuths, host)
+		return helperGet(ctx, f.CredentialHelpers[host], fileAuths, host, log.Out)
 	})
 	<-done
 	if auths == nil || ctx.Err() != nil {
@@ -56,7 +56,7 @@ func allCredentials(ctx context.Context, f *configfile.ConfigFile) map[string]ty
 	}
 	for i, host := range hosts {
 		if errs[i] != nil {
-			logrus.WithError(errs[i]).Warnf("Failed to get credentials for registry: %s", host)
+			log.WithError(errs[i]).Warnf("Failed to get credentials for registry: %s", host)
 			continue
 		}
 		auths[host] = got[i]
@@ -66,7 +66,7 @@ func allCredentials(ctx context.Context, f *configfile.ConfigFile) map[string]ty
 
 // storeCredentials is the default store's GetAll: the file's auths when
 // store is empty, else every entry the helper lists; nil when it fails.
-func storeCredentials(ctx context.Context, store string, fileAuths map[string]types.AuthConfig, sem chan struct{}) map[string]types.AuthConfig {
+func storeCredentials(ctx context.Context, store string, fileAuths map[string]types.AuthConfig, sem chan struct{}, stderr io.Writer) map[string]types.AuthConfig {
 	auths := make(map[string]types.AuthConfig)
 	if store == "" {
 		for reg, ac := range fileAuths {
@@ -74,7 +74,7 @@ func storeCredentials(ctx context.Context, store string, fileAuths map[string]ty
 		}
 		return auths
 	}
-	program := helperProgram(ctx, store)
+	program := helperProgram(ctx, store, stderr)
 	listed, err := client.List(program)
 	if err != nil {
 		return nil
@@ -125,12 +125,12 @@ func getAll(sem chan struct{}, keys []string, get func(string) (types.AuthConfig
 // helperGet is docker's GetAuthConfig for a credHelpers entry: the file's
 // entry for host, with what the helper has for it; a helper named "" is no
 // helper (the file's entry alone).
-func helperGet(ctx context.Context, helper string, fileAuths map[string]types.AuthConfig, host string) (types.AuthConfig, error) {
+func helperGet(ctx context.Context, helper string, fileAuths map[string]types.AuthConfig, host string, stderr io.Writer) (types.AuthConfig, error) {
 	ac := fileGet(fileAuths, host)
 	if helper == "" {
 		return ac, nil
 	}
-	creds, err := helperCredentials(helperProgram(ctx, helper), host)
+	creds, err := helperCredentials(helperProgram(ctx, helper, stderr), host)
 	if err != nil {
 		return ac, err
 	}
@@ -154,11 +154,11 @@ func fileGet(fileAuths map[string]types.AuthConfig, server string) types.AuthCon
 }
 
 // helperProgram runs docker-credential-<name> as docker does (its stderr is
-// ours), but under ctx.
-func helperProgram(ctx context.Context, name string) client.ProgramFunc {
+// ours: stderr), but under ctx.
+func helperProgram(ctx context.Context, name string, stderr io.Writer) client.ProgramFunc {
 	return func(args ...string) client.Program {
 		cmd := exec.CommandContext(ctx, "docker-credential-"+name, args...)
-		cmd.Stderr = os.Stderr
+		cmd.Stderr = stderr
 		// Killed on cancel, a helper's own children may keep stdout open
 		// (those in our process group got the terminal's SIGINT too).
 		cmd.WaitDelay = 100 * time.Millisecond

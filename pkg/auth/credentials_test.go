@@ -1,7 +1,9 @@
 package auth
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"github.com/docker/cli/cli/config/configfile"
 	"github.com/docker/cli/cli/config/types"
 	"github.com/google/go-cmp/cmp"
+	"github.com/sirupsen/logrus"
 )
 
 // storeHelper is docker-credential-store: three entries; a server whose
@@ -87,7 +90,7 @@ func TestAllCredentialsMatchesDocker(t *testing.T) {
 			if err != nil {
 				want = nil
 			}
-			got := allCredentials(context.Background(), loadConfig(t, tt.config))
+			got := allCredentials(context.Background(), loadConfig(t, tt.config), discardLogger())
 			if len(want) == 0 && len(got) == 0 {
 				return
 			}
@@ -120,10 +123,36 @@ rm -f "$dir/running.$$"
 // the same time (docker runs them one after another).
 func TestAllCredentialsConcurrent(t *testing.T) {
 	installHelper(t, "peer", waitForPeer)
-	got := allCredentials(context.Background(), loadConfig(t, `{"credHelpers":{"a.example.com":"peer","b.example.com":"peer","c.example.com":"peer"}}`))
+	got := allCredentials(context.Background(), loadConfig(t, `{"credHelpers":{"a.example.com":"peer","b.example.com":"peer","c.example.com":"peer"}}`), discardLogger())
 	for _, host := range []string{"a.example.com", "b.example.com", "c.example.com"} {
 		if got[host] != (types.AuthConfig{Username: "u", Password: "together", ServerAddress: host}) {
 			t.Errorf("%s: %+v, want the secret a concurrent call gets", host, got[host])
 		}
+	}
+}
+
+func discardLogger() *logrus.Logger {
+	l := logrus.New()
+	l.Out = io.Discard
+	return l
+}
+
+// TestCredentialsLogThroughTheirLogger: the warning about a failed helper
+// and the helpers' own stderr go to the logger the caller gives (the
+// command's stderr), not to the process's.
+func TestCredentialsLogThroughTheirLogger(t *testing.T) {
+	installHelper(t, "noisy", "#!/bin/sh\necho 'noisy on stderr' >&2\nprintf '{\"Username\":\"u\",\"Secret\":\"s\"}'\n")
+	var out bytes.Buffer
+	log := logrus.New()
+	log.Out = &out
+	log.Formatter = &logrus.TextFormatter{DisableColors: true, DisableTimestamp: true}
+	got := allCredentials(context.Background(), loadConfig(t, `{"credHelpers":{"h.example.com":"nosuchhelper","n.example.com":"noisy"}}`), log)
+	if got["n.example.com"].Password != "s" {
+		t.Errorf("credentials %+v, want n.example.com's from the noisy helper", got)
+	}
+	want := "noisy on stderr\n" +
+		`level=warning msg="Failed to get credentials for registry: h.example.com" error="error getting credentials - err: exec: \"docker-credential-nosuchhelper\": executable file not found in $PATH, out: ` + "``" + `"` + "\n"
+	if diff := cmp.Diff(want, out.String()); diff != "" {
+		t.Errorf("logged (-want +got):\n%s", diff)
 	}
 }

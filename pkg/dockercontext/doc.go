@@ -2,8 +2,9 @@
 // (28.2.2) would talk to, reading docker's context store, and dials
 // ssh:// hosts the way docker's ssh connection helper does.
 //
-// It is a pure library: it prints nothing and reads the environment only
-// through [Inputs.Env].
+// It prints nothing, and [Resolve] reads the environment only through
+// [Inputs.Env]; the ssh command that [SSHDialer]'s dial runs
+// ([NewCommandConn]) inherits the process's environment, as docker's does.
 //
 // # Error messages and the "Failed to initialize" prefix
 //

@@ -159,8 +159,7 @@ func RegistryConfigHeader(auths map[string]AuthConfig) (string, error) {
 
 // BuildResponse is the daemon's answer to /build: a JSON message stream.
 type BuildResponse struct {
-	Body   io.ReadCloser
-	OSType string
+	Body io.ReadCloser
 }
 
 // Build posts body (a tar, possibly compressed) to /build.
@@ -205,19 +204,11 @@ func (c *Client) Build(ctx context.Context, body io.Reader, o BuildOptions) (*Bu
 		drain(resp)
 		return nil, err
 	}
-	return &BuildResponse{Body: resp.Body, OSType: osType(resp.Header.Get("Server"))}, nil
+	return &BuildResponse{Body: resp.Body}, nil
 }
 
 func (c *Client) apiPath(p string) string {
 	return path.Join("/", c.basePath, "/v"+c.version, p)
-}
-
-// osType reads "Docker/20.10.24 (linux)" as "linux".
-func osType(server string) string {
-	if i := strings.LastIndex(server, "("); i >= 0 {
-		return strings.TrimSuffix(server[i+1:], ")")
-	}
-	return ""
 }
 
 // cancelOnClose releases the request's context with its body.

@@ -70,9 +70,12 @@ func TestVersionLess(t *testing.T) {
 	for _, tc := range []struct {
 		a, b string
 		want bool
-	}{{"1.41", "1.50", true}, {"1.50", "1.41", false}, {"1.9", "1.10", true}, {"1.41", "1.41", false}, {"2.0", "1.99", false}} {
-		if got := versionLess(tc.a, tc.b); got != tc.want {
-			t.Errorf("versionLess(%s, %s) = %v", tc.a, tc.b, got)
+	}{
+		{"1.41", "1.50", true}, {"1.50", "1.41", false}, {"1.9", "1.10", true}, {"1.41", "1.41", false}, {"2.0", "1.99", false},
+		{"1.24", "1.25", true}, {"1.38", "1.38", false}, {"1", "1.0", false}, {"1", "1.1", true}, {"1.x", "1.0", false},
+	} {
+		if got := VersionLess(tc.a, tc.b); got != tc.want {
+			t.Errorf("VersionLess(%s, %s) = %v", tc.a, tc.b, got)
 		}
 	}
 }

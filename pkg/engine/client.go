@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -175,9 +176,6 @@ func (c *Client) TLS() bool { return c.scheme == "https" }
 // Version returns the API version requests are sent with.
 func (c *Client) Version() string { return c.version }
 
-// Close releases idle connections.
-func (c *Client) Close() { c.hc.CloseIdleConnections() }
-
 // Ping is what the daemon says about itself in /_ping.
 type Ping struct {
 	APIVersion     string
@@ -259,7 +257,7 @@ func (c *Client) Negotiate(p Ping) {
 	if v == "" {
 		v = "1.24"
 	}
-	if versionLess(v, DefaultVersion) {
+	if VersionLess(v, DefaultVersion) {
 		c.version = v
 	} else {
 		c.version = DefaultVersion
@@ -293,7 +291,7 @@ func (c *Client) ensureNegotiated(ctx context.Context) error {
 
 // VersionError reports a feature the negotiated API version lacks.
 func (c *Client) VersionError(minVersion, feature string) error {
-	if versionLess(c.version, minVersion) {
+	if VersionLess(c.version, minVersion) {
 		return fmt.Errorf("%q requires API version %s, but the Docker daemon API version is %s", feature, minVersion, c.version)
 	}
 	return nil
@@ -408,16 +406,17 @@ func drain(resp *http.Response) {
 	}
 }
 
-// versionLess compares dotted API versions numerically.
-func versionLess(a, b string) bool {
+// VersionLess reports whether API version a is older than b ("1.9" <
+// "1.41"), as docker's versions.LessThan: non-numeric parts count as 0.
+func VersionLess(a, b string) bool {
 	as, bs := strings.Split(a, "."), strings.Split(b, ".")
-	for i := 0; i < len(as) || i < len(bs); i++ {
+	for i := 0; i < max(len(as), len(bs)); i++ {
 		var x, y int
 		if i < len(as) {
-			fmt.Sscan(as[i], &x)
+			x, _ = strconv.Atoi(as[i])
 		}
 		if i < len(bs) {
-			fmt.Sscan(bs[i], &y)
+			y, _ = strconv.Atoi(bs[i])
 		}
 		if x != y {
 			return x < y

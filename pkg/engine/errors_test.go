@@ -30,7 +30,6 @@ func TestEmptyErrorBody(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer c.Close()
 			_, err = c.Build(t.Context(), strings.NewReader(""), engine.BuildOptions{Remove: true, Dockerfile: "Dockerfile"})
 			u := url.URL{Scheme: "http", Host: urlHost, Path: "/v" + enginetest.DefaultAPIVersion + "/build", RawQuery: "dockerfile=Dockerfile&version=1"}
 			want := "request returned 503 Service Unavailable for API route and version " + u.String() +

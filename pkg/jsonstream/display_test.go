@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/mybuild/mybuild/internal/golden"
 )
@@ -87,18 +90,17 @@ func TestDisplayErrors(t *testing.T) {
 func TestProgressReader(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name     string
-		size     int
-		terminal bool
-		want     string
+		name string
+		size int
+		want string
 	}{
-		{"non-terminal prints only the last update", 3072, false, "Sending build context to Docker daemon  3.072kB\r\r\n"},
-		{"empty", 0, false, "Sending build context to Docker daemon       0B\r\r\n"},
-		{"megabytes", 6004000, false, "Sending build context to Docker daemon  6.004MB\r\r\n"},
+		{"only the last update", 3072, "Sending build context to Docker daemon  3.072kB\r\r\n"},
+		{"empty", 0, "Sending build context to Docker daemon       0B\r\r\n"},
+		{"megabytes", 6004000, "Sending build context to Docker daemon  6.004MB\r\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
-			p := &ProgressReader{R: bytes.NewReader(make([]byte, tc.size)), W: &out, Action: "Sending build context to Docker daemon", Terminal: tc.terminal}
+			p := &ProgressReader{R: bytes.NewReader(make([]byte, tc.size)), Report: FinalLine(&out, "Sending build context to Docker daemon")}
 			var sink bytes.Buffer
 			if _, err := sink.ReadFrom(p); err != nil {
 				t.Fatal(err)
@@ -107,6 +109,28 @@ func TestProgressReader(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestProgressReaderReports: a report before the first Read, then one per
+// Read with the running total, the Read's count and its error.
+func TestProgressReaderReports(t *testing.T) {
+	t.Parallel()
+	type report struct {
+		Total int64
+		N     int
+		Err   error
+	}
+	var got []report
+	p := &ProgressReader{R: iotest.OneByteReader(strings.NewReader("abc")), Report: func(total int64, n int, err error) {
+		got = append(got, report{total, n, err})
+	}}
+	if _, err := io.ReadAll(p); err != nil {
+		t.Fatal(err)
+	}
+	want := []report{{0, 0, nil}, {1, 1, nil}, {2, 1, nil}, {3, 1, nil}, {3, 0, io.EOF}}
+	if diff := cmp.Diff(want, got, cmpopts.EquateErrors()); diff != "" {
+		t.Errorf("reports (-want +got):\n%s", diff)
 	}
 }
 

@@ -1,55 +1,41 @@
 package jsonstream
 
-import (
-	"io"
-	"sync"
-	"time"
-)
+import "io"
 
-// ProgressReader counts the bytes read through it and writes docker's
-// "<action> <size>\r" lines to W: on a terminal every 512 KiB (at most ten
-// a second), otherwise only the last one; "\r\n" ends the line at EOF.
+// ProgressReader counts the bytes read from R for a progress display.
+// Report is called once before the first Read with (0, 0, nil), where a
+// meter's clock starts, then after every Read with the running total, the
+// Read's own count and its error. What is shown, and when, is Report's
+// business: docker's final line (FinalLine), the live UploadMeter, or the
+// download lines of package remotecontext.
 type ProgressReader struct {
-	R        io.Reader
-	W        io.Writer
-	Action   string
-	Terminal bool
+	R      io.Reader
+	Report func(total int64, n int, err error)
 
-	mu       sync.Mutex
-	n        int64
-	lastN    int64
-	lastTime time.Time
-	done     bool
+	total   int64
+	started bool
 }
 
 // Read implements io.Reader.
 func (p *ProgressReader) Read(b []byte) (int, error) {
+	if !p.started {
+		p.started = true
+		p.Report(0, 0, nil)
+	}
 	n, err := p.R.Read(b)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.n += int64(n)
-	if err != nil {
-		if err == io.EOF && !p.done {
-			p.done = true
-			p.write(p.n)
-			_, _ = io.WriteString(p.W, "\r\n")
-		}
-		return n, err
-	}
-	if p.Terminal && p.n-p.lastN > 512<<10 && time.Since(p.lastTime) >= 100*time.Millisecond {
-		p.lastN, p.lastTime = p.n, time.Now()
-		p.write(p.n)
-	}
+	p.total += int64(n)
+	p.Report(p.total, n, err)
 	return n, err
 }
 
-// Count returns the bytes read so far.
-func (p *ProgressReader) Count() int64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.n
-}
-
-func (p *ProgressReader) write(n int64) {
-	_, _ = io.WriteString(p.W, p.Action+" "+HumanSize(n)+"\r")
+// FinalLine is what docker prints for an upload off a terminal, where it
+// shows only the last update: "<action> <size>\r\r\n" on w at EOF.
+func FinalLine(w io.Writer, action string) func(total int64, n int, err error) {
+	done := false
+	return func(total int64, _ int, err error) {
+		if err == io.EOF && !done {
+			done = true
+			_, _ = io.WriteString(w, action+" "+HumanSize(total)+"\r\r\n")
+		}
+	}
 }

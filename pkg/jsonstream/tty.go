@@ -19,10 +19,12 @@ import (
 // the output is a terminal, how wide it is and whether colour is wanted.
 type TTYOptions struct {
 	Options
-	// Width is the terminal width in columns. Progress bars are drawn when
-	// it is above 110, as docker does; lines of the progress block are cut
-	// to Width-1 columns so they never wrap and break the cursor
-	// arithmetic. 0 means unknown: docker's 200 columns, nothing cut.
+	// Width is the terminal width in columns. Lines of the progress block
+	// fit in Width-1 columns so they never wrap and break the cursor
+	// arithmetic: a progress bar has docker's 50 cells where they fit and
+	// shrinks to what the line leaves (docker drops it below 111 columns),
+	// down to minBarCells; what is still too long is cut. 0 means unknown:
+	// docker's 200 columns, nothing cut.
 	Width int
 	// Color allows SGR colour codes of the renderer's own (false for
 	// NO_COLOR). Escape codes inside the daemon's stream text are always
@@ -203,23 +205,41 @@ type segment struct {
 	color aec.ANSI
 }
 
+// minBarCells is the narrowest bar drawn: at about 60 columns a pulled
+// layer's line has room for it beside the counts and the time left.
+const minBarCells = 8
+
 func (t *ttyRenderer) renderProgressLine(m *Message) string {
 	var pre strings.Builder
 	writePrefix(&pre, m)
 	segs := []segment{{text: pre.String()}, {text: m.Status, color: statusColor(m.Status)}}
-	bar, rest := renderProgress(m.Progress, t.width, t.now)
-	if t.limit > 0 && visibleLen(segs)+1+len(bar)+len(rest) > t.limit {
-		// Too long: numbers rather than a cut bar, and no alignment padding.
-		bar = ""
-		if visibleLen(segs)+1+len(rest) > t.limit {
-			rest = strings.TrimLeft(rest, " ")
+	rest := progressRest(m.Progress, t.width > 50, t.now)
+	cells := 0
+	if t.width > 110 {
+		cells = 50
+	}
+	if t.limit > 0 {
+		// Room is kept for a time left of up to 3 characters whether it
+		// shows or not, so that the bar does not jump as it comes and goes.
+		room := len(rest)
+		if m.Progress != nil && m.Progress.Start > 0 && t.width > 50 {
+			room = max(room, len(progressRest(m.Progress, false, nil))+4)
 		}
+		// " [", "=>…", "] ": the bar takes its cells and five columns.
+		if cells = min(50, t.limit-visibleLen(segs)-room-5); cells < minBarCells {
+			cells = 0
+		}
+	}
+	bar := progressBar(m.Progress, cells)
+	if t.limit > 0 && bar == "" && visibleLen(segs)+1+len(rest) > t.limit {
+		// Too long even without a bar: no alignment padding.
+		rest = strings.TrimLeft(rest, " ")
 	}
 	if bar != "" || rest != "" {
 		segs = append(segs, segment{text: " "})
 	}
 	if bar != "" {
-		segs = append(segs, segment{text: strings.TrimSuffix(bar, " "), color: aec.CyanF}, segment{text: " "})
+		segs = append(segs, segment{text: bar, color: aec.CyanF}, segment{text: " "})
 	}
 	segs = append(segs, segment{text: rest})
 	var b strings.Builder
@@ -278,29 +298,69 @@ func writePrefix(b *strings.Builder, m *Message) {
 	}
 }
 
-// renderProgress formats p as docker's JSONProgress.String does on a
-// terminal of the given width: the bar "[===>   ] " (only when width >
-// 110), the numbers "%8v/%v", and the time left " 12s" when the daemon gave
-// a start time (width > 50). It returns the bar and the rest separately so
-// the bar can be coloured. The time left is extrapolated in floating point
-// rather than docker's integer nanoseconds per byte, which rounds to 0 for
-// fast downloads.
-func renderProgress(p *Progress, width int, now func() time.Time) (bar, rest string) {
-	if p == nil || p.Empty() {
-		return "", ""
+// FormatProgress is docker's JSONProgress.String for a terminal of the
+// given width (0: unknown, docker's 200 columns, which is also what docker
+// uses off a terminal): the bar "[===>   ] " above 110 columns, the
+// numbers "%8v/%v", and the time left " 12s" above 50 columns when the
+// daemon gave a start time. The time left is extrapolated in floating
+// point rather than docker's integer nanoseconds per byte, which rounds to
+// 0 for fast downloads.
+func FormatProgress(p *Progress, width int, now func() time.Time) string {
+	if width <= 0 {
+		width = defaultWidth
 	}
-	if p.Total <= 0 {
-		if p.Units == "" {
-			return "", HumanSize(p.Current)
-		}
-		return "", fmt.Sprintf("%d %s", p.Current, p.Units)
+	bar, rest := dockerProgress(p, width, now)
+	if bar != "" {
+		bar += " "
+	}
+	return bar + rest
+}
+
+// dockerProgress is FormatProgress in two parts: the bar, without its
+// trailing space, and the rest.
+func dockerProgress(p *Progress, width int, now func() time.Time) (bar, rest string) {
+	cells := 0
+	if width > 110 {
+		cells = 50
+	}
+	return progressBar(p, cells), progressRest(p, width > 50, now)
+}
+
+// percent is how much of p is done, 0 to 100, as docker rounds it; ok is
+// false without a total.
+func percent(p *Progress) (pct int, ok bool) {
+	if p == nil || p.Empty() || p.Total <= 0 {
+		return 0, false
 	}
 	// Clamped before the conversion: a negative or huge current (which
 	// no real daemon sends) must not make a negative bar length.
-	percentage := int(min(max(float64(p.Current)/float64(p.Total), 0), 1)*100) / 2
-	if width > 110 {
-		bar = "[" + strings.Repeat("=", percentage) + ">" + strings.Repeat(" ", max(50-percentage, 0)) + "] "
+	return int(min(max(float64(p.Current)/float64(p.Total), 0), 1) * 100), true
+}
+
+// progressBar is docker's bar "[===>   ]" with the given number of cells
+// (docker's 50), or "" when cells is 0 or p has no total.
+func progressBar(p *Progress, cells int) string {
+	pct, ok := percent(p)
+	if !ok || cells <= 0 {
+		return ""
 	}
+	done := pct * cells / 100
+	return "[" + strings.Repeat("=", done) + ">" + strings.Repeat(" ", cells-done) + "]"
+}
+
+// progressRest is the rest of docker's rendering: the counts and, when
+// timeLeft is set and the daemon gave a start time, the time left.
+func progressRest(p *Progress, timeLeft bool, now func() time.Time) (rest string) {
+	if p == nil || p.Empty() {
+		return ""
+	}
+	if p.Total <= 0 {
+		if p.Units == "" {
+			return HumanSize(p.Current)
+		}
+		return fmt.Sprintf("%d %s", p.Current, p.Units)
+	}
+	pct, _ := percent(p)
 	switch {
 	case p.HideCounts:
 	case p.Units == "":
@@ -317,14 +377,14 @@ func renderProgress(p *Progress, width int, now func() time.Time) (bar, rest str
 			rest = fmt.Sprintf("%d/%d %s", p.Current, p.Total, p.Units)
 		}
 	}
-	if width > 50 && p.Current > 0 && p.Start > 0 && percentage < 50 {
+	if timeLeft && now != nil && p.Current > 0 && p.Start > 0 && pct < 100 {
 		elapsed := now().Sub(time.Unix(p.Start, 0))
 		if elapsed > 0 {
 			left := time.Duration(float64(elapsed) * float64(p.Total-p.Current) / float64(p.Current))
 			rest += " " + left.Round(time.Second).String()
 		}
 	}
-	return bar, rest
+	return rest
 }
 
 // endsWithNewline reports whether s, ignoring escape sequences at its end

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	units "github.com/docker/go-units"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mybuild/mybuild/internal/golden"
@@ -146,6 +147,20 @@ func TestDisplayTTYScreenMidPull(t *testing.T) {
 		{80, []string{
 			"Step 1/4 : FROM registry.example.test/team/app-base:1.4",
 			"1.4: Pulling from team/app-base",
+			"4abcf2066143: Extracting [=================>                 ]  1.737MB/3.409MB",
+			"9d0a1c4e7b52: Downloading [==============>                   ]  12.58MB/28.58MB",
+			"e3f1b6a2c8d7: Downloading [===========>                      ]  65.54kB/186.4kB",
+		}},
+		{60, []string{
+			"Step 1/4 : FROM registry.example.test/team/app-base:1.4",
+			"1.4: Pulling from team/app-base",
+			"4abcf2066143: Extracting [=======>       ]  1.737MB/3.409MB",
+			"9d0a1c4e7b52: Downloading [=====>        ]  12.58MB/28.58MB",
+			"e3f1b6a2c8d7: Downloading [====>         ]  65.54kB/186.4kB",
+		}},
+		{50, []string{
+			"Step 1/4 : FROM registry.example.test/team/app-base:1.4",
+			"1.4: Pulling from team/app-base",
 			"4abcf2066143: Extracting  1.737MB/3.409MB",
 			"9d0a1c4e7b52: Downloading  12.58MB/28.58MB",
 			"e3f1b6a2c8d7: Downloading  65.54kB/186.4kB",
@@ -172,6 +187,64 @@ func TestDisplayTTYScreenMidPull(t *testing.T) {
 		})
 	}
 }
+
+// TestDisplayTTYBarFitsWidth: at every width from 40 to 130 columns and
+// after every message of a pull (with and without a start time, which adds
+// the time left), each layer's line fits in width-1 columns; from 60
+// columns on (66 with a time left) every line with a total has a bar,
+// filled as its counts say.
+func TestDisplayTTYBarFitsWidth(t *testing.T) {
+	t.Parallel()
+	recorded := readStream(t, "pull-layers")
+	started := bytes.ReplaceAll(recorded, []byte(`"progressDetail":{"current":`),
+		[]byte(`"progressDetail":{"start":`+strconv.FormatInt(frozen.Add(-90*time.Second).Unix(), 10)+`,"current":`))
+	layerLine := regexp.MustCompile(`^[0-9a-f]{12}: (Downloading|Extracting)( \[(=*)>( *)\])? +([0-9.]+)([kMG]?B)/([0-9.]+)([kMG]?B)( [0-9hms]+)?$`)
+	for name, in := range map[string][]byte{"recorded": recorded, "with start": started} {
+		for width := 40; width <= 130; width++ {
+			s := newScreen(t, width)
+			msgs := 0
+			w := writerFunc(func(b []byte) (int, error) {
+				s.Write(b)
+				msgs++
+				for _, l := range s.Lines() {
+					if !layerIDLine.MatchString(l) {
+						continue
+					}
+					if utf8.RuneCountInString(l) > width-1 {
+						t.Errorf("%s, width %d, write %d: %d columns: %q", name, width, msgs, utf8.RuneCountInString(l), l)
+					}
+					m := layerLine.FindStringSubmatch(l)
+					switch {
+					case m == nil: // a status without counts
+					case m[2] == "":
+						if width >= 60 && m[9] == "" || width >= 66 {
+							t.Errorf("%s, width %d, write %d: no bar: %q", name, width, msgs, l)
+						}
+					default:
+						cur, _ := units.FromHumanSize(m[5] + m[6])
+						total, _ := units.FromHumanSize(m[7] + m[8])
+						cells := len(m[3]) + len(m[4])
+						if want := int(float64(cur)/float64(total)*100) * cells / 100; abs(len(m[3])-want) > 1 {
+							t.Errorf("%s, width %d: %d of %d cells filled for %s/%s, want about %d: %q", name, width, len(m[3]), cells, m[5]+m[6], m[7]+m[8], want, l)
+						}
+					}
+				}
+				return len(b), nil
+			})
+			if err := DisplayTTY(context.Background(), bytes.NewReader(in), w, TTYOptions{Width: width, Now: frozenNow}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+var layerIDLine = regexp.MustCompile(`^[0-9a-f]{12}: `)
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+func abs(n int) int { return max(n, -n) }
 
 // TestDisplayTTYStreamLinesKept: every line of stream text the daemon sends
 // is on the screen, in order, for every recorded stream.
@@ -331,7 +404,7 @@ func TestDisplayTTYScreen(t *testing.T) {
 			80,
 			`{"stream":"\u001b[91merr\n\u001b[0m"}
 {"status":"Downloading","progressDetail":{"current":5,"total":10},"id":"aaa"}`,
-			[]string{"err", "aaa: Downloading       5B/10B"},
+			[]string{"err", "aaa: Downloading [=======================>                       ]       5B/10B"},
 		},
 		{
 			"output between updates starts a new block, as docker does",
@@ -351,7 +424,7 @@ func TestDisplayTTYScreen(t *testing.T) {
 {"status":"Downloading build context from remote url: https://example.test/ctx.tar","progressDetail":{"current":4000,"total":4000}}
 {"stream":"Step 1/1 : FROM scratch\n"}`,
 			[]string{
-				"Downloading build context from remote url: https://example.test/ctx.tar      4kB/4kB",
+				"Downloading build context from remote url: https://example.test/ctx.tar [===============================>]      4kB/4kB",
 				"Step 1/1 : FROM scratch",
 			},
 		},
@@ -394,7 +467,7 @@ func TestDisplayTTYScreen(t *testing.T) {
 	}
 }
 
-func TestRenderProgress(t *testing.T) {
+func TestFormatProgress(t *testing.T) {
 	t.Parallel()
 	now := func() time.Time { return time.Unix(1000, 0) }
 	for _, tc := range []struct {
@@ -417,10 +490,10 @@ func TestRenderProgress(t *testing.T) {
 		{"fast download still gets a time", Progress{Current: 900_000_000, Total: 1_000_000_000, Start: 999}, 80, "   900MB/1GB 0s"},
 		{"no time left at 50 columns", Progress{Current: 1_000_000, Total: 4_000_000, Start: 990}, 50, "     1MB/4MB"},
 		{"no time left when done", Progress{Current: 4_000_000, Total: 4_000_000, Start: 990}, 80, "     4MB/4MB"},
+		{"unknown width is docker's 200", Progress{Current: 1, Total: 2}, 0, "[" + strings.Repeat("=", 25) + ">" + strings.Repeat(" ", 25) + "]       1B/2B"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			bar, rest := renderProgress(&tc.p, tc.width, now)
-			if got := bar + rest; got != tc.want {
+			if got := FormatProgress(&tc.p, tc.width, now); got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})

@@ -28,8 +28,7 @@ const (
 //
 //	Sending build context to Docker daemon  149.1MB in 4.4s (33.9MB/s)
 //
-// and ended with "\r\n". Pipes keep using ProgressReader, which prints
-// exactly what docker prints.
+// and ended with "\r\n". Pipes keep docker's FinalLine.
 type UploadMeter struct {
 	w      io.Writer
 	action string
@@ -63,29 +62,15 @@ func NewUploadMeter(w io.Writer, action string, now func() time.Time) *UploadMet
 // The clock starts at the first Read. At EOF, or at any other error, the
 // final line is drawn.
 func (m *UploadMeter) Wrap(r io.Reader) io.Reader {
-	return &uploadReader{r: r, m: m}
+	return &ProgressReader{R: r, Report: m.report}
 }
 
-type uploadReader struct {
-	r io.Reader
-	m *UploadMeter
-}
-
-func (u *uploadReader) Read(p []byte) (int, error) {
-	u.m.begin()
-	n, err := u.r.Read(p)
-	u.m.add(int64(n))
+func (m *UploadMeter) report(total int64, _ int, err error) {
+	m.begin()
+	m.add(total)
 	if err != nil {
-		u.m.Finish()
+		m.Finish()
 	}
-	return n, err
-}
-
-// Count returns the bytes read so far.
-func (m *UploadMeter) Count() int64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.n
 }
 
 // Finish draws the final line and ends it, unless that was done already;
@@ -118,10 +103,10 @@ func (m *UploadMeter) begin() {
 	}
 }
 
-func (m *UploadMeter) add(n int64) {
+func (m *UploadMeter) add(total int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.n += n
+	m.n = total
 	if m.done {
 		return
 	}

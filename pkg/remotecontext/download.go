@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
-	"sync"
 	"time"
 
-	units "github.com/docker/go-units"
+	"github.com/mybuild/mybuild/pkg/jsonstream"
 )
 
 // Download GETs a remote (non-Git) context with Go's default HTTP client, as
@@ -44,13 +42,7 @@ func Download(ctx context.Context, remoteURL string, progress io.Writer) (io.Rea
 	if progress == nil {
 		progress = io.Discard
 	}
-	return &progressReader{
-		body:   resp.Body,
-		out:    progress,
-		action: "Downloading build context from remote url: " + remoteURL,
-		size:   resp.ContentLength,
-		now:    time.Now,
-	}, nil
+	return newProgress(resp.Body, progress, "Downloading build context from remote url: "+remoteURL, resp.ContentLength, time.Now), nil
 }
 
 func getWithStatusError(ctx context.Context, u string) (*http.Response, error) {
@@ -81,54 +73,54 @@ const progressUpdateEvery = 512 << 10
 // nor last may be printed.
 const progressMinInterval = 100 * time.Millisecond
 
-// progressReader is docker's pkg/progress.Reader feeding a
-// streamformatter.NewProgressOutput on a plain writer.
-type progressReader struct {
-	body   io.ReadCloser
+// newProgress wraps body in the reader that prints docker's download lines
+// (its pkg/progress.Reader feeding a streamformatter.NewProgressOutput on
+// a plain writer). Closing it closes body.
+func newProgress(body io.ReadCloser, out io.Writer, action string, size int64, now func() time.Time) io.ReadCloser {
+	p := &progressLines{out: out, action: action, size: size, now: now}
+	return struct {
+		io.Reader
+		io.Closer
+	}{&jsonstream.ProgressReader{R: body, Report: p.report}, body}
+}
+
+// progressLines decides which counts are printed.
+type progressLines struct {
 	out    io.Writer
 	action string
 	size   int64 // Content-Length, -1 when unknown
 	now    func() time.Time
 
-	mu          sync.Mutex
-	current     int64
 	lastUpdate  int64
 	lastPrinted time.Time
 	printed     bool
-	closeOnce   sync.Once
-	closeErr    error
 }
 
-func (p *progressReader) Read(b []byte) (int, error) {
-	n, err := p.body.Read(b)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.current += int64(n)
+func (p *progressLines) report(current int64, n int, err error) {
 	every := int64(progressUpdateEvery)
 	if p.size > 0 {
 		if inc := int64(0.01 * float64(p.size)); inc < every {
 			every = inc
 		}
 	}
-	if p.current-p.lastUpdate > every || err != nil {
-		p.update(err != nil && n == 0)
-		p.lastUpdate = p.current
+	if current-p.lastUpdate > every || err != nil {
+		p.update(current, err != nil && n == 0)
+		p.lastUpdate = current
 	}
-	return n, err
 }
 
 // update prints an update unless the rate limit (a token bucket of one
 // token refilled every 100ms) drops it; complete and last updates always
 // print, without taking the token.
-func (p *progressReader) update(last bool) {
-	if !last && p.current != p.size {
+func (p *progressLines) update(current int64, last bool) {
+	if !last && current != p.size {
 		now := p.now()
 		if p.printed && now.Sub(p.lastPrinted) < progressMinInterval {
 			return
 		}
 		p.printed, p.lastPrinted = true, now
 	}
-	s := renderProgress(p.current, p.size)
+	s := renderProgress(current, p.size)
 	line := p.action + " " + s + "\r"
 	if s == "" {
 		line += "\n"
@@ -139,30 +131,7 @@ func (p *progressReader) update(last bool) {
 	_, _ = io.WriteString(p.out, line)
 }
 
-func (p *progressReader) Close() error {
-	p.closeOnce.Do(func() { p.closeErr = p.body.Close() })
-	return p.closeErr
-}
-
-// renderProgress is jsonmessage.JSONProgress.String for byte counts off a
-// terminal (docker then assumes a width of 200): "" when nothing is known;
-// "%8v" of the human size without a total; otherwise a 50-wide bar and
-// "%8v/%v" (only "%8v" once current exceeds total).
+// renderProgress is docker's rendering of a byte count off a terminal.
 func renderProgress(current, total int64) string {
-	if current <= 0 && total <= 0 {
-		return ""
-	}
-	cur := units.HumanSize(float64(current))
-	if total <= 0 {
-		return fmt.Sprintf("%8v", cur)
-	}
-	pct := int(float64(current)/float64(total)*100) / 2
-	if pct > 50 {
-		pct = 50
-	}
-	bar := "[" + strings.Repeat("=", pct) + ">" + strings.Repeat(" ", 50-pct) + "] "
-	if current > total {
-		return bar + fmt.Sprintf("%8v", cur)
-	}
-	return bar + fmt.Sprintf("%8v/%v", cur, units.HumanSize(float64(total)))
+	return jsonstream.FormatProgress(&jsonstream.Progress{Current: current, Total: total}, 0, nil)
 }

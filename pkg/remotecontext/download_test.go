@@ -148,14 +148,7 @@ func TestProgressMatchesDocker(t *testing.T) {
 				if tt.name == "tar" {
 					body = &fixedBody{data: tarBytes(t, 10240), steps: steps}
 				}
-				pr := &progressReader{
-					body:   body,
-					out:    &out,
-					action: "Downloading build context from remote url: " + url,
-					size:   tt.size,
-					now:    time.Now,
-				}
-				c.consume(t, pr)
+				c.consume(t, newProgress(body, &out, "Downloading build context from remote url: "+url, tt.size, time.Now))
 				want := dockerOutput(t, tt.golden, tt.captured, url)
 				if !bytes.Equal(out.Bytes(), want) {
 					t.Errorf("progress output differs from docker's:\n got %q\nwant %q", out.Bytes(), want)
@@ -251,11 +244,7 @@ func TestProgressRateLimit(t *testing.T) {
 			}
 			clock := time.Unix(0, 0)
 			var out bytes.Buffer
-			pr := &progressReader{
-				body: &scriptedBody{steps: steps}, out: &out, action: "A", size: 1000,
-				now: func() time.Time { clock = clock.Add(tt.tick); return clock },
-			}
-			drain(t, pr)
+			drain(t, newProgress(&scriptedBody{steps: steps}, &out, "A", 1000, func() time.Time { clock = clock.Add(tt.tick); return clock }))
 			var want strings.Builder
 			for _, n := range tt.counts {
 				want.WriteString("A " + renderProgress(n, 1000) + "\r")
@@ -278,11 +267,7 @@ func TestProgressEvery512KiB(t *testing.T) {
 	}
 	clock := time.Unix(0, 0)
 	var out bytes.Buffer
-	pr := &progressReader{
-		body: &scriptedBody{steps: steps}, out: &out, action: "A", size: -1,
-		now: func() time.Time { clock = clock.Add(time.Second); return clock },
-	}
-	drain(t, pr)
+	drain(t, newProgress(&scriptedBody{steps: steps}, &out, "A", -1, func() time.Time { clock = clock.Add(time.Second); return clock }))
 	var want strings.Builder
 	for _, n := range []int64{600 << 10, 1200 << 10, 1800 << 10} {
 		want.WriteString("A " + renderProgress(n, -1) + "\r")

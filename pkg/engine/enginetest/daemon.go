@@ -15,10 +15,10 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/mybuild/mybuild/pkg/engine"
 )
 
 // Daemon is a fake Docker daemon. It is safe for concurrent use. The zero
@@ -166,7 +166,7 @@ func (d *Daemon) build(w http.ResponseWriter, r *http.Request, version string) {
 	}
 
 	d.setHeaders(w.Header())
-	if d.cfg.checkAPIVersion && version != "" && d.cfg.apiVersion != "" && versionLess(d.cfg.apiVersion, version) {
+	if d.cfg.checkAPIVersion && version != "" && d.cfg.apiVersion != "" && engine.VersionLess(d.cfg.apiVersion, version) {
 		writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("client version %s is too new. Maximum supported API version is %s", version, d.cfg.apiVersion))
 		return
 	}
@@ -224,23 +224,4 @@ func writeJSONError(w http.ResponseWriter, status int, msg string) {
 	_ = json.NewEncoder(w).Encode(struct {
 		Message string `json:"message"`
 	}{msg})
-}
-
-// versionLess reports whether API version a is older than b ("1.9" < "1.41").
-// Non-numeric parts compare as 0.
-func versionLess(a, b string) bool {
-	as, bs := strings.Split(a, "."), strings.Split(b, ".")
-	for i := 0; i < max(len(as), len(bs)); i++ {
-		var x, y int
-		if i < len(as) {
-			x, _ = strconv.Atoi(as[i])
-		}
-		if i < len(bs) {
-			y, _ = strconv.Atoi(bs[i])
-		}
-		if x != y {
-			return x < y
-		}
-	}
-	return false
 }

@@ -1,0 +1,105 @@
+package cli
+
+// Direct tests of checks that only test/differential caught before: the
+// daemon-support checks of checkDaemonSupport and -q's replay of the
+// buffered output when the request fails. Not parallel: runInProcess
+// passes --config, which sets a package global of docker's config package.
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mybuild/mybuild/pkg/engine/enginetest"
+)
+
+func TestDaemonSupportChecks(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		daemon     []enginetest.Option
+		args       []string
+		wantStderr string // "" for a build that is sent and succeeds
+	}{
+		{
+			name:       "--platform below API 1.38",
+			daemon:     []enginetest.Option{enginetest.WithAPIVersion("1.37")},
+			args:       []string{"--platform", "linux/amd64"},
+			wantStderr: `"--platform" requires API version 1.38, but the Docker daemon API version is 1.37` + "\n",
+		},
+		{
+			name:   "--platform at API 1.38",
+			daemon: []enginetest.Option{enginetest.WithAPIVersion("1.38")},
+			args:   []string{"--platform", "linux/amd64"},
+		},
+		{
+			name:       "--network below API 1.25",
+			daemon:     []enginetest.Option{enginetest.WithAPIVersion("1.24")},
+			args:       []string{"--network", "none"},
+			wantStderr: `"--network" requires API version 1.25, but the Docker daemon API version is 1.24` + "\n",
+		},
+		{
+			name:       "--squash without experimental features",
+			args:       []string{"--squash"},
+			wantStderr: `"--squash" is only supported on a Docker daemon with experimental features enabled` + "\n",
+		},
+		{
+			name:       "--squash=false is checked too",
+			args:       []string{"--squash=false"},
+			wantStderr: `"--squash" is only supported on a Docker daemon with experimental features enabled` + "\n",
+		},
+		{
+			name:   "--squash with experimental features",
+			daemon: []enginetest.Option{enginetest.WithExperimental(true)},
+			args:   []string{"--squash"},
+		},
+		{
+			name:       "--squash below API 1.25: only the version",
+			daemon:     []enginetest.Option{enginetest.WithAPIVersion("1.24")},
+			args:       []string{"--squash"},
+			wantStderr: `"--squash" requires API version 1.25, but the Docker daemon API version is 1.24` + "\n",
+		},
+		{
+			name:   "every complaint, one a line",
+			daemon: []enginetest.Option{enginetest.WithAPIVersion("1.24")},
+			args:   []string{"--network", "none", "--platform", "linux/amd64", "--squash"},
+			wantStderr: `"--network" requires API version 1.25, but the Docker daemon API version is 1.24` + "\n" +
+				`"--platform" requires API version 1.38, but the Docker daemon API version is 1.24` + "\n" +
+				`"--squash" requires API version 1.25, but the Docker daemon API version is 1.24` + "\n",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := enginetest.New(tc.daemon...)
+			host := serve(t, d, "unix")
+			r := runInProcess(t, map[string]string{"DOCKER_HOST": host}, append(tc.args, buildContext(t, 0))...)
+			builds := len(d.Requests())
+			if tc.wantStderr == "" {
+				if r.code != 0 || builds != 1 {
+					t.Errorf("got %s\nwith %d build requests; want exit 0 and one build", r, builds)
+				}
+				return
+			}
+			if r.code != 1 || r.stderr != tc.wantStderr || r.stdout != "" {
+				t.Errorf("got %s\nwant exit 1, no stdout and stderr %q", r, tc.wantStderr)
+			}
+			if builds != 0 {
+				t.Errorf("%d build requests sent, want none", builds)
+			}
+		})
+	}
+}
+
+// TestQuietReplaysOutputOnSendError: with -q the upload line is buffered;
+// when the request fails it is printed on stderr before the error, as
+// docker does (its runBuild prints progBuff when ImageBuild fails).
+func TestQuietReplaysOutputOnSendError(t *testing.T) {
+	host := serve(t, enginetest.New(enginetest.WithBuildError(500, "internal boom")), "unix")
+	r := runInProcess(t, map[string]string{"DOCKER_HOST": host}, "-q", buildContext(t, 0))
+	want := inProcess{
+		code:   1,
+		stderr: "Sending build context to Docker daemon  2.048kB\r\r\nError response from daemon: internal boom\n",
+	}
+	r.elapsed = 0
+	if diff := cmp.Diff(want, r, cmp.AllowUnexported(inProcess{})); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
