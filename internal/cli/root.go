@@ -114,6 +114,9 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && o.Inspect.active() {
+				return nil // they look at "." then
+			}
 			if len(args) != 1 && !cmd.Flags().Changed("completion") {
 				if _, err := preflight(o); err != nil {
 					return err
@@ -126,7 +129,10 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 			if o.completion != "" {
 				return writeCompletion(cmd, o.completion, o.IO.Out)
 			}
-			o.Context = args[0]
+			o.Context = "."
+			if len(args) > 0 {
+				o.Context = args[0]
+			}
 			if err := checkProgress(o); err != nil {
 				return err
 			}
