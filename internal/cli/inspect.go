@@ -21,6 +21,12 @@ type inspectOptions struct {
 	Explain []string // paths to explain
 }
 
+// listFormats are the values of --list-context; listDefault is what it
+// takes without one.
+var listFormats = []string{"plain", "json"}
+
+const listDefault = "plain"
+
 func (i inspectOptions) active() bool { return i.List != "" || len(i.Explain) > 0 }
 
 // contextReport is the JSON form of --list-context.

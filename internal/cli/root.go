@@ -121,7 +121,7 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 				if _, err := preflight(o); err != nil {
 					return err
 				}
-				return &StatusError{Code: 1, Message: commandName + ": '" + commandName + "' requires 1 argument\n\nUsage:  " + useLine + "\n\nRun '" + commandName + " --help' for more information"}
+				return withHint(&StatusError{Code: 1, Message: commandName + ": '" + commandName + "' requires 1 argument\n\nUsage:  " + useLine + "\n\nRun '" + commandName + " --help' for more information"}, argsHint(o, cmd, args))
 			}
 			return nil
 		},
@@ -148,22 +148,22 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 				return runF(o)
 			}
 			if o.Inspect.active() {
-				return runInspect(cmd.Context(), o)
+				return hinted(runInspect(cmd.Context(), o), o)
 			}
-			return runBuild(cmd.Context(), o)
+			return hinted(runBuild(cmd.Context(), o), o)
 		},
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			return nil, cobra.ShellCompDirectiveFilterDirs
 		},
 	}
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		// docker has checked the log level and read config.json (printing
 		// its warnings) before it parses the build flags.
 		if err := checkLogLevel(o.Global.LogLevel); err != nil {
 			return err
 		}
 		auth.Load(o.Global.ConfigDir, o.IO.ErrOut)
-		return flagError(err)
+		return withHint(flagError(err), flagHint(c.Flags(), err))
 	})
 	// The completion script comes from --completion: cobra's default
 	// "completion" command would take a context directory of that name.
@@ -242,7 +242,7 @@ func addBuildFlags(fl *pflag.FlagSet, o *BuildOptions, getenv func(string) strin
 
 func addInspectFlags(fl *pflag.FlagSet, in *inspectOptions) {
 	fl.StringVar(&in.List, "list-context", "", `List what would be sent (every path, its size, the largest directories) without contacting the daemon; "plain" or "json"`)
-	fl.Lookup("list-context").NoOptDefVal = "plain"
+	fl.Lookup("list-context").NoOptDefVal = listDefault
 	fl.Var((*stringList)(&in.Explain), "explain-path", "Say whether a context path is sent and which .dockerignore line decided, without contacting the daemon")
 	for _, n := range []string{"list-context", "explain-path"} {
 		_ = fl.SetAnnotation(n, "mybuild", []string{"true"})
