@@ -106,11 +106,10 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 		ExtraHosts: opts.NewListOpts(opts.ValidateExtraHost),
 		Ulimits:    opts.NewUlimitOpt(nil),
 	}
-	ver, commit := version.Info()
 	cmd := &cobra.Command{
 		Use:           commandName + " [OPTIONS] PATH | URL | -",
 		Short:         "Build an image from a Dockerfile (a drop-in replacement for \"docker build\")",
-		Version:       ver + ", build " + commit + ", " + runtime.Version(),
+		Version:       version.String() + ", " + runtime.Version(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args: func(cmd *cobra.Command, args []string) error {
