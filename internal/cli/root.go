@@ -179,7 +179,7 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 	cmd.Flags().Bool("version", false, "Print the version and quit")
 	cmd.Flags().StringVar(&o.completion, "completion", "", "Print the completion script for a shell (bash, zsh, fish, powershell)")
 	_ = cmd.Flags().SetAnnotation("completion", "mybuild", []string{"true"})
-	registerCompletions(cmd)
+	registerCompletions(cmd, o)
 	return cmd
 }
 
