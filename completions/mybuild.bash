@@ -12,7 +12,37 @@ __mybuild_debug()
 __mybuild_init_completion()
 {
     COMPREPLY=()
-    _get_comp_words_by_ref "$@" cur prev words cword
+    if declare -F _get_comp_words_by_ref >/dev/null 2>&1; then
+        _get_comp_words_by_ref "$@" cur prev words cword
+        return
+    fi
+    # Without bash-completion: the words up to the cursor, split at blanks
+    # only (bash also splits at = and :, which -n =: undoes).
+    local line=${COMP_LINE:0:COMP_POINT}
+    read -r -a words <<<"$line"
+    if [[ -z $line || $line == *[[:blank:]] ]]; then
+        words+=("")
+    fi
+    cword=$((${#words[@]} - 1))
+    cur=${words[cword]}
+    prev=${words[cword-1]}
+}
+
+# _filedir comes with bash-completion; without it, plain names (mybuild
+# filters no extensions).
+__mybuild_filedir()
+{
+    if declare -F _filedir >/dev/null 2>&1; then
+        _filedir "$@"
+        return
+    fi
+    local IFS=$'\n'
+    if [[ ${1-} == -d ]]; then
+        COMPREPLY+=($(compgen -d -- "$cur"))
+    else
+        COMPREPLY+=($(compgen -f -- "$cur"))
+    fi
+    compopt -o filenames 2>/dev/null
 }
 
 # This function calls the mybuild program to obtain the completion
@@ -118,7 +148,7 @@ __mybuild_process_completion_results() {
             fullFilter+="$filter|"
         done
 
-        filteringCmd="_filedir $fullFilter"
+        filteringCmd="__mybuild_filedir $fullFilter"
         __mybuild_debug "File filtering command: $filteringCmd"
         $filteringCmd
     elif (((directive & shellCompDirectiveFilterDirs) != 0)); then
@@ -128,10 +158,10 @@ __mybuild_process_completion_results() {
         subdir=${completions[0]}
         if [[ -n $subdir ]]; then
             __mybuild_debug "Listing directories in $subdir"
-            pushd "$subdir" >/dev/null 2>&1 && _filedir -d && popd >/dev/null 2>&1 || return
+            pushd "$subdir" >/dev/null 2>&1 && __mybuild_filedir -d && popd >/dev/null 2>&1 || return
         else
             __mybuild_debug "Listing directories in ."
-            _filedir -d
+            __mybuild_filedir -d
         fi
     else
         __mybuild_handle_completion_types
@@ -167,10 +197,10 @@ __mybuild_handle_activeHelp() {
                 # to know if any files will match what the user typed, so that we know if
                 # there will be completions presented, so that we know how to handle ActiveHelp.
                 # To find out, we actually trigger the file completion ourselves;
-                # the call to _filedir will fill COMPREPLY if files match.
+                # the call to __mybuild_filedir will fill COMPREPLY if files match.
                 if (((directive & shellCompDirectiveNoFileComp) == 0)); then
                     __mybuild_debug "Listing files"
-                    _filedir
+                    __mybuild_filedir
                 fi
             fi
 

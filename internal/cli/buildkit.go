@@ -44,11 +44,10 @@ func NewBuildKitCmd(f *Factory) *cobra.Command {
 	if o.configs == nil {
 		o.configs = &configLoader{}
 	}
-	ver, commit := version.Info()
 	cmd := &cobra.Command{
 		Use:           useLine,
 		Short:         "Build an image from a Dockerfile (a drop-in replacement for \"docker build\")",
-		Version:       ver + ", build " + commit + ", " + runtime.Version(),
+		Version:       version.String() + ", " + runtime.Version(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args: func(cmd *cobra.Command, args []string) error {

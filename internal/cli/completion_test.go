@@ -82,3 +82,53 @@ func TestHelpShowsSections(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreCompletion: --context completes from docker's context store,
+// with each docker host as the description, and the --builder hook reads
+// buildx's store.
+func TestStoreCompletion(t *testing.T) {
+	cfg := t.TempDir()
+	for p, c := range map[string]string{
+		"contexts/meta/a1/meta.json": `{"Name":"prod","Endpoints":{"docker":{"Host":"tcp://build-host:2376"}}}`,
+		"contexts/meta/b2/meta.json": `{"Name":"bare"}`,
+		"contexts/meta/c3/meta.json": `not json`,
+		"buildx/instances/ci":        `{"Name":"ci"}`,
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(cfg, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(cfg, p), []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, _, _ := run(t, "__complete", "--config", cfg, "--context", "")
+	want := "default\tthe daemon of -H, DOCKER_HOST or the default socket\nprod\ttcp://build-host:2376\nbare\n:4\n"
+	if out != want {
+		t.Errorf("--context completions = %q, want %q", out, want)
+	}
+	if got := builderNames(cfg); len(got) != 1 || got[0] != "ci" {
+		t.Errorf("builderNames = %q, want [ci]", got)
+	}
+}
+
+func TestTargetCompletion(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch AS one\nFROM one AS two\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "other"), []byte("FROM scratch AS three\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"__complete", dir, "--target", ""}, "one\ntwo\n:4\n"},
+		{[]string{"__complete", "-f", filepath.Join(dir, "other"), "--target", ""}, "three\n:4\n"},
+		{[]string{"__complete", "-f", "-", dir, "--target", ""}, ":4\n"},
+	} {
+		if out, _, _ := run(t, tc.args...); out != tc.want {
+			t.Errorf("%q: completions %q, want %q", tc.args, out, tc.want)
+		}
+	}
+}

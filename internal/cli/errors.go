@@ -57,6 +57,10 @@ func exitCode(err error, stderr io.Writer) int {
 	if errors.Is(err, context.Canceled) {
 		return 130
 	}
+	var h *hintError
+	if errors.As(err, &h) {
+		defer fmt.Fprintln(stderr, "hint: "+h.hint)
+	}
 	var st *StatusError
 	if errors.As(err, &st) {
 		if st.Message != "" {

@@ -8,13 +8,6 @@ import (
 	"github.com/spf13/pflag"
 )
 
-const helpEnvironment = `Environment:
-  DOCKER_HOST, DOCKER_CONTEXT, DOCKER_CONFIG, DOCKER_API_VERSION,
-  DOCKER_DEFAULT_PLATFORM, DOCKER_TLS, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH,
-  DOCKER_CUSTOM_HEADERS, DOCKER_CONTENT_TRUST     as for docker
-  MYBUILD_TIMEOUT    wait on a silent daemon (default 30s, 0 = forever)
-`
-
 // setHelp renders help the way docker build's reads: the usage line, the
 // build options, then mybuild's additions and docker's global options.
 func setHelp(cmd *cobra.Command, terminalWidth int) {
@@ -55,6 +48,6 @@ func writeHelp(w io.Writer, c *cobra.Command, width int) {
 	fmt.Fprintf(w, "Options:\n%s\n", plain.FlagUsagesWrapped(width-1))
 	section("mybuild options (not in docker build)", "mybuild", true)
 	section("Global options (docker's; accepted anywhere on the line)", "global", true)
-	fmt.Fprint(w, helpEnvironment)
+	writeEnvironment(w)
 	fmt.Fprintf(w, "\nRun '%s --version' for the version.\n", commandName)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	units "github.com/docker/go-units"
@@ -19,6 +20,12 @@ type inspectOptions struct {
 	List    string   // "", "plain" or "json"
 	Explain []string // paths to explain
 }
+
+// listFormats are the values of --list-context; listDefault is what it
+// takes without one.
+var listFormats = []string{"plain", "json"}
+
+const listDefault = "plain"
 
 func (i inspectOptions) active() bool { return i.List != "" || len(i.Explain) > 0 }
 
@@ -46,8 +53,12 @@ func runInspect(ctx context.Context, o *BuildOptions) error {
 	if err != nil {
 		return fmt.Errorf("unable to prepare context: %w", err)
 	}
-	rules, err := dockerignore.ReadRules(local.Dir)
+	ignoreFile := filepath.Join(local.Dir, dockerignore.FileName)
+	rules, err := dockerignore.ReadRulesFile(ignoreFile)
 	if err != nil {
+		return err
+	}
+	if err := dockerignore.Check(ignoreFile, rules); err != nil {
 		return err
 	}
 	rep := contextReport{Context: local.Dir, Dockerfile: local.Dockerfile, Rules: rules}
@@ -70,19 +81,28 @@ func runInspect(ctx context.Context, o *BuildOptions) error {
 			return err
 		}
 	}
+	notSent := false
 	for _, p := range in.Explain {
-		v, err := dockerignore.Explain(rules, local.Dockerfile, p)
+		v, err := dockerignore.ExplainPath(local.Dir, rules, local.Dockerfile, p)
 		if err != nil {
 			return err
 		}
 		rep.Explain = append(rep.Explain, v)
+		notSent = notSent || !v.Sent
 	}
 	if in.List == "json" {
 		enc := json.NewEncoder(o.IO.Out)
 		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		printReport(o.IO.Out, &rep)
 	}
-	printReport(o.IO.Out, &rep)
+	if notSent {
+		// So that a CI step can assert that a path stays out.
+		return &StatusError{Code: 1}
+	}
 	return nil
 }
 
@@ -121,14 +141,20 @@ func printReport(w io.Writer, r *contextReport) {
 		fmt.Fprintf(w, "\nTotal: %d entries, %d files, %s of file data (before tar headers)\n", len(inv.Items), inv.Files, units.HumanSize(float64(inv.Size)))
 	}
 	for _, v := range r.Explain {
-		fmt.Fprintln(w, explainLine(v))
+		fmt.Fprintln(w, explainLine(v, r.Context))
 	}
 }
 
-func explainLine(v dockerignore.Verdict) string {
+func explainLine(v dockerignore.Verdict, context string) string {
 	var b strings.Builder
 	b.WriteString(v.Path + ": ")
 	switch {
+	case v.Reason == dockerignore.ReasonMissing:
+		b.WriteString("not sent: it does not exist in the context")
+	case v.Reason == dockerignore.ReasonOutside:
+		fmt.Fprintf(&b, "not sent: it is outside the context %s", context)
+	case v.Reason == dockerignore.ReasonLink:
+		fmt.Fprintf(&b, "not sent: %s is a symbolic link, sent as a link (what it points to is not sent)", v.Via)
 	case v.Kept != "" && v.Sent:
 		fmt.Fprintf(&b, "sent: %s is always sent, even when .dockerignore lists it", v.Kept)
 	case v.Sent && v.Rule != nil:

@@ -116,19 +116,21 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 	if o.configs == nil {
 		o.configs = &configLoader{}
 	}
-	ver, commit := version.Info()
 	cmd := &cobra.Command{
 		Use:           commandName + " [OPTIONS] PATH | URL | -",
 		Short:         "Build an image from a Dockerfile (a drop-in replacement for \"docker build\")",
-		Version:       ver + ", build " + commit + ", " + runtime.Version(),
+		Version:       version.String() + ", " + runtime.Version(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && o.Inspect.active() {
+				return nil // they look at "." then
+			}
 			if len(args) != 1 && !cmd.Flags().Changed("completion") {
 				if _, err := preflight(o); err != nil {
 					return err
 				}
-				return &StatusError{Code: 1, Message: commandName + ": '" + commandName + "' requires 1 argument\n\nUsage:  " + useLine + "\n\nRun '" + commandName + " --help' for more information"}
+				return withHint(&StatusError{Code: 1, Message: commandName + ": '" + commandName + "' requires 1 argument\n\nUsage:  " + useLine + "\n\nRun '" + commandName + " --help' for more information"}, argsHint(o, cmd, args))
 			}
 			return nil
 		},
@@ -136,7 +138,10 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 			if o.completion != "" {
 				return writeCompletion(cmd, o.completion, o.IO.Out)
 			}
-			o.Context = args[0]
+			o.Context = "."
+			if len(args) > 0 {
+				o.Context = args[0]
+			}
 			if err := checkProgress(o); err != nil {
 				return err
 			}
@@ -152,22 +157,22 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 				return runF(o)
 			}
 			if o.Inspect.active() {
-				return runInspect(cmd.Context(), o)
+				return hinted(runInspect(cmd.Context(), o), o)
 			}
-			return runBuild(cmd.Context(), o)
+			return hinted(runBuild(cmd.Context(), o), o)
 		},
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			return nil, cobra.ShellCompDirectiveFilterDirs
 		},
 	}
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		// docker has checked the log level and read config.json (printing
 		// its warnings) before it parses the build flags.
 		if err := checkLogLevel(o.Global.LogLevel); err != nil {
 			return err
 		}
 		o.configs.load(o.Global.ConfigDir, o.IO.ErrOut)
-		return flagError(err)
+		return withHint(flagError(err), flagHint(c.Flags(), err))
 	})
 	// The completion script comes from --completion: cobra's default
 	// "completion" command would take a context directory of that name.
@@ -184,7 +189,7 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 	cmd.Flags().Bool("version", false, "Print the version and quit")
 	cmd.Flags().StringVar(&o.completion, "completion", "", "Print the completion script for a shell (bash, zsh, fish, powershell)")
 	_ = cmd.Flags().SetAnnotation("completion", "mybuild", []string{"true"})
-	registerCompletions(cmd)
+	registerCompletions(cmd, o)
 	return cmd
 }
 
@@ -246,7 +251,7 @@ func addBuildFlags(fl *pflag.FlagSet, o *BuildOptions, getenv func(string) strin
 
 func addInspectFlags(fl *pflag.FlagSet, in *inspectOptions) {
 	fl.StringVar(&in.List, "list-context", "", `List what would be sent (every path, its size, the largest directories) without contacting the daemon; "plain" or "json"`)
-	fl.Lookup("list-context").NoOptDefVal = "plain"
+	fl.Lookup("list-context").NoOptDefVal = listDefault
 	fl.Var((*stringList)(&in.Explain), "explain-path", "Say whether a context path is sent and which .dockerignore line decided, without contacting the daemon")
 	for _, n := range []string{"list-context", "explain-path"} {
 		_ = fl.SetAnnotation(n, "mybuild", []string{"true"})

@@ -71,6 +71,9 @@ type Client struct {
 	// dial opens a raw connection to the daemon (TLS included) for the
 	// requests that take the connection over (Hijack, Dial).
 	dial func(ctx context.Context) (net.Conn, error)
+	// unanswered is the time spent on pings the daemon let run out: all
+	// pings share the one timeout, so the wait matches what is reported.
+	unanswered time.Duration
 	// tlsAlert is the TLS alert a ping got from the daemon (e.g. "certificate
 	// required"): the build request may fail later in its upload, with a
 	// write error that hides it.
@@ -186,8 +189,35 @@ type Ping struct {
 	Podman bool
 }
 
-// Ping sends HEAD /_ping, falling back to GET as docker does.
+// Ping sends HEAD /_ping, falling back to GET as docker does. With a
+// timeout, the pings of a client that go unanswered wait for it in all: a
+// ping that spends what is left returns a *TimeoutError.
 func (c *Client) Ping(ctx context.Context) (Ping, error) {
+	if c.timeout <= 0 {
+		return c.ping(ctx)
+	}
+	left := c.timeout - c.unanswered
+	if left <= 0 {
+		return Ping{}, c.pingTimeout()
+	}
+	start := time.Now()
+	pctx, cancel := context.WithTimeout(ctx, left)
+	defer cancel()
+	p, err := c.ping(pctx)
+	// A deadline, ours or the caller's, means the daemon did not answer.
+	if err != nil && errors.Is(pctx.Err(), context.DeadlineExceeded) {
+		if c.unanswered += time.Since(start); c.unanswered >= c.timeout {
+			return p, c.pingTimeout()
+		}
+	}
+	return p, err
+}
+
+func (c *Client) pingTimeout() error {
+	return &TimeoutError{Host: c.host, What: "answer /_ping", After: c.timeout}
+}
+
+func (c *Client) ping(ctx context.Context) (Ping, error) {
 	p := path.Join("/", c.basePath, "/_ping")
 	resp, err := c.do(ctx, http.MethodHead, p, nil, nil, nil)
 	c.noteTLSAlert(err)
@@ -273,18 +303,14 @@ func (c *Client) ensureNegotiated(ctx context.Context) error {
 	if c.pinned || c.negotiated {
 		return nil
 	}
-	pctx, cancel := ctx, context.CancelFunc(func() {})
-	if c.timeout > 0 {
-		pctx, cancel = context.WithTimeout(ctx, c.timeout)
-	}
-	defer cancel()
-	p, err := c.Ping(pctx)
+	p, err := c.Ping(ctx)
 	if err == nil {
 		c.Negotiate(p)
 		return nil
 	}
-	if ctx.Err() == nil && errors.Is(pctx.Err(), context.DeadlineExceeded) {
-		return &TimeoutError{Host: c.host, What: "answer /_ping", After: c.timeout}
+	var te *TimeoutError
+	if errors.As(err, &te) {
+		return err
 	}
 	return nil
 }

@@ -68,6 +68,10 @@ type testCase struct {
 	// differs, for a deliberate difference (README), replaces the
 	// comparison: it checks what each client did.
 	differs func(t *testing.T, docker, mybuild result)
+	// hint is the line mybuild adds at the end of stderr after docker's
+	// message (README), without its "hint: " (@WORK@ … expanded); it must
+	// be there, and is removed before the comparison.
+	hint string
 }
 
 // remoteContexts are served to the "remote URL" cases.
@@ -195,7 +199,10 @@ func cases() []testCase {
 		{name: "symlinked Dockerfile", tree: []node{link("Dockerfile", "docker/Dockerfile.prod"), file("docker/Dockerfile.prod", dockerfile)},
 			check: []func(*testing.T, result){wantQuery("dockerfile", "docker/Dockerfile.prod")}},
 		{name: "-f directory not checked", tree: withFile(dir("somedir")), args: []string{"-f", "somedir"}},
-		{name: "-f missing", tree: basic, args: []string{"-f", "nope"}, check: []func(*testing.T, result){wantExit(1)}},
+		{name: "-f missing", tree: basic, args: []string{"-f", "nope"}, check: []func(*testing.T, result){wantExit(1)},
+			hint: "-f nope: no such file (from the working directory); Dockerfiles in the context: Dockerfile"},
+		{name: "no Dockerfile", tree: []node{file("docker/app.Dockerfile", dockerfile)}, check: []func(*testing.T, result){wantExit(1)},
+			hint: "no file named Dockerfile in .; name one with -f: docker/app.Dockerfile"},
 		{name: "Dockerfile outside context", tree: []node{file("a.txt", "a"), file(".dockerignore", "*.md\n")},
 			outside: []node{file("Dockerfile.out", dockerfile)}, args: []string{"-f", "../Dockerfile.out"},
 			normalize: []normalizer{splicedDockerfile}},
@@ -248,6 +255,10 @@ func cases() []testCase {
 		{name: "unknown flag --secret (BuildKit only)", tree: basic, args: []string{"--secret", "id=x"}, normalize: []normalizer{usageName},
 			check: []func(*testing.T, result){wantExit(125)}},
 		{name: "unknown shorthand", tree: basic, args: []string{"-o", "x"}, normalize: []normalizer{usageName}},
+		{name: "unknown flag one typo from --tag", tree: basic, args: []string{"--tga", "x"}, normalize: []normalizer{usageName},
+			check: []func(*testing.T, result){wantExit(125)}, hint: "did you mean --tag?"},
+		{name: "the word build", tree: basic, args: []string{"build"}, normalize: []normalizer{usageName},
+			check: []func(*testing.T, result){wantExit(1)}, hint: "mybuild is `docker build`: drop `build` (mybuild -t name .)"},
 		{name: "no argument", tree: basic, noPath: true, normalize: []normalizer{usageName}, check: []func(*testing.T, result){wantExit(1)}},
 		{name: "two arguments", tree: basic, args: []string{"."}, normalize: []normalizer{usageName}, check: []func(*testing.T, result){wantExit(1)}},
 		{name: "path not found", tree: basic, path: "nope", check: []func(*testing.T, result){wantExit(1)}},
@@ -428,6 +439,9 @@ func cases() []testCase {
 		{name: "errorDetail code 300", tree: basic, daemon: []enginetest.Option{enginetest.WithStream([]byte(`{"stream":"x\n"}` + "\r\n" + `{"errorDetail":{"code":300,"message":"big"},"error":"big"}` + "\r\n"))},
 			check: []func(*testing.T, result){wantExit(44)}},
 		{name: "quiet failure", tree: basic, args: []string{"-q"}, daemon: []enginetest.Option{enginetest.WithRecordedStream("copy-missing.jsonl")}},
+		{name: "COPY of an excluded file", tree: withFile(file(".dockerignore", "missing\n"), file("missing", "m")),
+			daemon: []enginetest.Option{enginetest.WithRecordedStream("copy-missing.jsonl")},
+			hint:   "missing: not sent: excluded by .dockerignore line 1: missing (mybuild --explain-path missing .)"},
 		{name: "cached stream", tree: basic, daemon: []enginetest.Option{enginetest.WithRecordedStream("label-cached.jsonl")}},
 		{name: "status and progress messages", tree: basic, daemon: []enginetest.Option{enginetest.WithStream([]byte(
 			`{"status":"Pulling from library/x","id":"latest"}` + "\r\n" +

@@ -415,6 +415,9 @@ func runCase(t *testing.T, tc testCase, url string) {
 		got[i] = runClient(t, tc, e, c)
 	}
 	docker, mybuild := got[0], got[1]
+	if tc.hint != "" {
+		mybuild.Stderr = cutHint(t, mybuild.Stderr, e.expand(tc.hint))
+	}
 
 	// The banner comes first, after config warnings.
 	if !tc.noBanner && !strings.Contains(docker.Stderr, banner) {
@@ -437,6 +440,16 @@ func runCase(t *testing.T, tc testCase, url string) {
 		t.Logf("docker (banner removed, normalised): exit %d\n--- stdout\n%s--- stderr\n%s", docker.Code, docker.Stdout, docker.Stderr)
 		t.Logf("mybuild (normalised): exit %d\n--- stdout\n%s--- stderr\n%s", mybuild.Code, mybuild.Stdout, mybuild.Stderr)
 	}
+}
+
+// cutHint removes the hint line that must end mybuild's stderr.
+func cutHint(t *testing.T, stderr, hint string) string {
+	t.Helper()
+	line := "hint: " + hint + "\n"
+	if !strings.HasSuffix(stderr, line) {
+		t.Errorf("mybuild's stderr does not end with the line %q", line)
+	}
+	return strings.TrimSuffix(stderr, line)
 }
 
 // compare reports each part that differs, with a (-docker +mybuild) diff.

@@ -1,0 +1,49 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+)
+
+// envVar is one environment variable that mybuild reads.
+type envVar struct {
+	Name string
+	Use  string // for --help, one short line
+	// Library: read by a package mybuild uses, not by a call in its own
+	// code (the test that checks this table against the code skips it).
+	Library bool
+}
+
+// environment is every variable mybuild reads from its environment:
+// --help prints it, and a test checks it against the code and README.md.
+var environment = []envVar{
+	{Name: "DOCKER_HOST", Use: "daemon to connect to, as -H"},
+	{Name: "DOCKER_CONTEXT", Use: "context to use, as --context"},
+	{Name: "DOCKER_CONFIG", Use: "config directory, as --config (~/.docker)"},
+	{Name: "DOCKER_API_VERSION", Use: "API version, instead of negotiating one"},
+	{Name: "DOCKER_DEFAULT_PLATFORM", Use: "default of --platform"},
+	{Name: "DOCKER_TLS", Use: "default of --tls when not empty"},
+	{Name: "DOCKER_TLS_VERIFY", Use: "default of --tlsverify when not empty"},
+	{Name: "DOCKER_CERT_PATH", Use: "where ca.pem, cert.pem and key.pem are"},
+	{Name: "DOCKER_CUSTOM_HEADERS", Use: "headers k=v,k2=v2 (replace config.json's)"},
+	{Name: "DOCKER_BUILDKIT", Use: "a boolean; the classic builder runs anyway"},
+	{Name: "DOCKER_CONTENT_TRUST", Use: "1 is refused: content trust is unsupported"},
+	{Name: "HTTP_PROXY", Use: "proxy for tcp:// daemons (or http_proxy)", Library: true},
+	{Name: "HTTPS_PROXY", Use: "proxy for TLS tcp:// daemons (or https_proxy)", Library: true},
+	{Name: "NO_PROXY", Use: "hosts not to proxy (or no_proxy)", Library: true},
+	{Name: "HOME", Use: "where ~/.docker is"},
+	{Name: "MYBUILD_TIMEOUT", Use: "wait on a silent daemon (30s; 0 = forever)"},
+	{Name: "MYBUILD_COMPRESS", Use: "1: always compress; 0: only with --compress"},
+	{Name: "MYBUILD_NO_CREDENTIALS_WARNING", Use: "set: no warning on credentials without TLS"},
+	{Name: "NO_COLOR", Use: "set: no colour in the terminal view"},
+	{Name: "TERM", Use: "dumb: no colour in the terminal view"},
+}
+
+// writeEnvironment prints the table for --help.
+func writeEnvironment(w io.Writer) {
+	fmt.Fprintln(w, "Environment (DOCKER_* and the proxies as for docker):")
+	for _, v := range environment {
+		fmt.Fprintf(w, "  %-31s %s\n", v.Name, v.Use)
+	}
+	fmt.Fprintln(w, "  --build-arg NAME (without =value) takes NAME from the environment.")
+}
