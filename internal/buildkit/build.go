@@ -77,7 +77,7 @@ func (o *options) finish(resp *client.SolveResponse, in *inputs, p *printer) err
 	if o.MetadataFile != "" {
 		dt := metadata(resp.ExporterResponse)
 		if o.callFunc == nil && len(p.warnings) > 0 {
-			if b, _ := o.envBool("BUILDX_METADATA_WARNINGS"); b {
+			if b, _ := boolEnv(o.LookupEnv("BUILDX_METADATA_WARNINGS")); b {
 				dt["buildx.build.warnings"] = p.warnings
 			}
 		}

@@ -40,7 +40,7 @@ func (o *options) gitAttributes(ctx context.Context) (*gitAttributes, error) {
 		}
 	}
 	setInfo := true
-	if b, ok := o.envBool("BUILDX_GIT_INFO"); ok {
+	if b, ok := boolEnv(o.LookupEnv("BUILDX_GIT_INFO")); ok {
 		setInfo = b
 	}
 	if !setLabels && !setInfo {
@@ -82,7 +82,7 @@ func (o *options) gitAttributes(ctx context.Context) (*gitAttributes, error) {
 	if sha, err := run("show", "--format=%H", "HEAD", "--quiet", "--"); err != nil && !unknownRevision(err) {
 		return nil, errors.Wrap(err, "failed to get git commit")
 	} else if sha != "" {
-		if b, _ := o.envBool("BUILDX_GIT_CHECK_DIRTY"); b {
+		if b, _ := boolEnv(o.LookupEnv("BUILDX_GIT_CHECK_DIRTY")); b {
 			if out, err := git.Run(ctx, "status", "--porcelain", "--ignored"); strings.TrimSpace(string(out)) != "" || err != nil {
 				sha += "-dirty"
 			}

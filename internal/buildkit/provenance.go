@@ -50,7 +50,7 @@ func (o *options) recordProvenance(ctx context.Context, c *client.Client, resp *
 	case "min", "max", "disabled":
 		mode = v
 	default:
-		if b, ok := o.envBool("BUILDX_METADATA_PROVENANCE"); ok && !b {
+		if b, ok := boolEnv(o.LookupEnv("BUILDX_METADATA_PROVENANCE")); ok && !b {
 			mode = "disabled"
 		}
 	}

@@ -171,10 +171,9 @@ func (o *options) displayMode() (progressui.DisplayMode, error) {
 	return progressui.DisplayMode(mode), nil
 }
 
-// envBool reads a boolean environment variable; ok is false when it is
-// unset or not a boolean.
-func (o *options) envBool(name string) (v, ok bool) {
-	s, set := o.LookupEnv(name)
+// boolEnv reads a boolean environment variable (LookupEnv's answer); ok
+// is false when it is unset or not a boolean.
+func boolEnv(s string, set bool) (v, ok bool) {
 	if !set {
 		return false, false
 	}

@@ -318,7 +318,7 @@ func withCacheCaps(in []cacheEntry, bopts gateway.BuildOpts) []cacheEntry {
 }
 
 func (o *options) noDefaultLoad() bool {
-	b, _ := o.envBool("BUILDX_NO_DEFAULT_LOAD")
+	b, _ := boolEnv(o.LookupEnv("BUILDX_NO_DEFAULT_LOAD"))
 	return b
 }
 
