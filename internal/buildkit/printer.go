@@ -23,7 +23,8 @@ import (
 type printer struct {
 	status   chan *client.SolveStatus
 	done     chan struct{}
-	once     sync.Once
+	mu       sync.RWMutex // closed, against a late status after wait
+	closed   bool
 	warnings []client.VertexWarning
 	err      error
 }
@@ -46,11 +47,24 @@ func newPrinter(out io.Writer, mode progressui.DisplayMode, b *Builder, debug bo
 	return p, nil
 }
 
-func (p *printer) write(s *client.SolveStatus) { p.status <- s }
+// write shows s; a status that comes after the display ended (a session
+// callback late in its goroutine) is dropped.
+func (p *printer) write(s *client.SolveStatus) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if !p.closed {
+		p.status <- s
+	}
+}
 
 // wait ends the display once every status is shown.
 func (p *printer) wait() error {
-	p.once.Do(func() { close(p.status) })
+	p.mu.Lock()
+	if !p.closed {
+		p.closed = true
+		close(p.status)
+	}
+	p.mu.Unlock()
 	<-p.done
 	return p.err
 }
