@@ -29,6 +29,7 @@ type buildkitOptions struct {
 	shmSize   opts.MemBytes
 	ulimits   *opts.UlimitOpt
 	builder   string
+	policy    []string
 	configs   *configLoader
 	selected  *selection
 }
@@ -102,6 +103,7 @@ func addBuildKitFlags(fl *pflag.FlagSet, o *buildkitOptions, getenv func(string)
 		platforms = []string{v}
 	}
 	fl.StringArrayVar(&r.Platforms, "platform", platforms, "Set target platform for build")
+	fl.StringArrayVar(&o.policy, "policy", []string{}, `Policy configuration (format: "filename=path[,filename=path][,reset=true|false][,disabled=true|false][,strict=true|false][,log-level=level]")`)
 	fl.BoolVar(&r.Push, "push", false, `Shorthand for "--output=type=registry,unpack=false"`)
 	fl.BoolVarP(&r.Quiet, "quiet", "q", false, "Suppress the build output and print image ID on success")
 	fl.StringArrayVar(&r.Secrets, "secret", []string{}, `Secret to expose to the build (format: "id=mysecret[,src=/local/secret]")`)
@@ -191,6 +193,9 @@ func runBuildKit(ctx context.Context, o *buildkitOptions) error {
 	}
 	if sel == nil || sel.client == nil {
 		return errors.New("internal error: no daemon client for BuildKit")
+	}
+	if len(o.policy) > 0 {
+		return &buildkit.Error{Err: errors.New("--policy is not supported by mybuild (source policies are buildx's own)")}
 	}
 	cfg := o.configs.load(o.Global.ConfigDir, o.IO.ErrOut)
 	r := &o.req
