@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mybuild/mybuild/pkg/buildcontext"
+	"github.com/mybuild/mybuild/pkg/jsonstream"
 	"github.com/mybuild/mybuild/pkg/dockerignore"
 )
 
@@ -122,6 +123,9 @@ func buildHint(err error, o *BuildOptions) string {
 	var st *StatusError
 	if errors.As(err, &st) {
 		return excludedHint(st.Message, o)
+	}
+	if se, ok := jsonstream.IsStreamError(err); ok {
+		return excludedHint(se.Message, o)
 	}
 	return ""
 }
