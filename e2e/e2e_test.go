@@ -283,7 +283,9 @@ func TestDockerignore(t *testing.T) {
 			"secret.txt":    "x\n",
 		})
 		r := mybuild(t, dir, "-t", tag(t), ".")
-		want := "COPY failed: file not found in build context or excluded by .dockerignore: stat secret.txt: file does not exist\n"
+		// docker's message, then mybuild's hint with the deciding line.
+		want := "COPY failed: file not found in build context or excluded by .dockerignore: stat secret.txt: file does not exist\n" +
+			"hint: secret.txt: not sent: excluded by .dockerignore line 1: secret.txt (mybuild --explain-path secret.txt .)\n"
 		if r.Code != 1 || r.Stderr != want {
 			t.Errorf("want exit 1 and stderr %q, got %s", want, r)
 		}

@@ -77,6 +77,10 @@ type parityCase struct {
 	iidfile bool
 	// noPath: no context argument at all.
 	noPath bool
+	// hint is the line mybuild adds at the end of stderr after docker's
+	// message (README), without its "hint: "; it must be there, and is
+	// removed before the comparison.
+	hint string
 	// knownBug names a difference already reported to the mybuild developers: while it
 	// persists the case is skipped with the diff in the log (MYBUILD_E2E_STRICT=1 makes it
 	// fail instead); once mybuild matches docker the case passes and the note can go.
@@ -294,6 +298,7 @@ func TestParity(t *testing.T) {
 			name:  "missing Dockerfile",
 			noTag: true,
 			files: map[string]string{"other": "x"},
+			hint:  "no file named Dockerfile in .; name the Dockerfile with -f, or send it on stdin with -f -",
 		},
 		{
 			name:  "missing context directory",
@@ -497,6 +502,13 @@ func checkParity(t tb, tc parityCase) {
 		d.Stderr = tarNoise.ReplaceAllString(d.Stderr, "")
 	}
 	d.Stderr = stripBanner(d.Stderr)
+	if tc.hint != "" {
+		line := "hint: " + tc.hint + "\n"
+		if !strings.HasSuffix(m.Stderr, line) {
+			t.Errorf("mybuild's stderr does not end with the line %q", line)
+		}
+		m.Stderr = strings.TrimSuffix(m.Stderr, line)
+	}
 	if tc.usage {
 		for _, p := range []*string{&d.Stdout, &d.Stderr} {
 			*p = cliName.ReplaceAllString(strings.ReplaceAll(*p, "docker build", "mybuild"), "mybuild: ")

@@ -61,5 +61,5 @@ func writeEnvironment(w io.Writer) {
 	for _, v := range environment {
 		fmt.Fprintf(w, "  %-31s %s\n", v.Name, v.Use)
 	}
-	fmt.Fprintln(w, "  --build-arg NAME (without =value) takes NAME from the environment.")
+	fmt.Fprintln(w, "  A --build-arg NAME without =value takes NAME from the environment.")
 }

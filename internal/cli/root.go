@@ -249,15 +249,6 @@ func addBuildFlags(fl *pflag.FlagSet, o *BuildOptions, getenv func(string) strin
 	fl.Var(o.Ulimits, "ulimit", "Ulimit options")
 }
 
-func addInspectFlags(fl *pflag.FlagSet, in *inspectOptions) {
-	fl.StringVar(&in.List, "list-context", "", `List what would be sent (every path, its size, the largest directories) without contacting the daemon; "plain" or "json"`)
-	fl.Lookup("list-context").NoOptDefVal = listDefault
-	fl.Var((*stringList)(&in.Explain), "explain-path", "Say whether a context path is sent and which .dockerignore line decided, without contacting the daemon")
-	for _, n := range []string{"list-context", "explain-path"} {
-		_ = fl.SetAnnotation(n, "mybuild", []string{"true"})
-	}
-}
-
 // preflight makes, in docker's order, the checks docker makes before it
 // parses the build flags and counts the arguments: the log level, then
 // config.json (its warnings are printed), then DOCKER_BUILDKIT.

@@ -38,7 +38,7 @@ func TakeInventory(ctx context.Context, t *Tar) (*Inventory, error) {
 	dirs := map[string]*DirUsage{}
 	err := t.List(ctx, func(h *tar.Header) {
 		name := strings.TrimSuffix(h.Name, "/")
-		it := Item{Path: name, Type: typeName(h.Typeflag), Size: h.Size, Link: h.Linkname}
+		it := Item{Path: name, Type: TypeName(h.Typeflag), Size: h.Size, Link: h.Linkname}
 		inv.Items = append(inv.Items, it)
 		if h.Typeflag == tar.TypeDir {
 			if dirs[name] == nil {
@@ -75,7 +75,11 @@ func TakeInventory(ctx context.Context, t *Tar) (*Inventory, error) {
 	return inv, nil
 }
 
-func typeName(t byte) string {
+// ReadNames lists a directory in the order docker walks it (byte-wise).
+func ReadNames(dir string) ([]string, error) { return readNames(dir) }
+
+// TypeName is how an Item names a tar entry type ("file", "dir", …).
+func TypeName(t byte) string {
 	switch t {
 	case tar.TypeReg:
 		return "file"
