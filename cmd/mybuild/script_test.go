@@ -37,6 +37,9 @@ func TestScripts(t *testing.T) {
 			env.Setenv("HOME", env.WorkDir)
 			env.Setenv("DOCKER_CONFIG", filepath.Join(env.WorkDir, ".docker"))
 			env.Setenv("NO_COLOR", "1")
+			// The scripts are about the classic builder (the fake daemon's);
+			// a script about BuildKit's context rules unsets it.
+			env.Setenv("DOCKER_BUILDKIT", "0")
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

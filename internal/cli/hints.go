@@ -227,5 +227,5 @@ func excludedHint(msg string, o *BuildOptions) string {
 	if err != nil || v.Sent || v.Rule == nil {
 		return ""
 	}
-	return explainLine(v, local.Dir) + fmt.Sprintf(" (mybuild --explain-path %s %s)", v.Path, o.Context)
+	return explainLine(v, local.Dir, dockerignore.FileName) + fmt.Sprintf(" (mybuild --explain-path %s %s)", v.Path, o.Context)
 }

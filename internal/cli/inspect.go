@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	units "github.com/docker/go-units"
@@ -66,6 +67,44 @@ type inspection struct {
 	local      *buildcontext.Local
 	ignoreFile string // its path
 	rules      []dockerignore.Rule
+	// buildkit: BuildKit's rules (a <Dockerfile>.dockerignore wins, the
+	// Dockerfile and ignore file are not kept in the context), else the
+	// classic builder's.
+	buildkit bool
+}
+
+// keep is the Dockerfile the classic builder sends whatever the ignore file
+// says; BuildKit keeps none.
+func (in *inspection) keep() string {
+	if in.buildkit {
+		return ""
+	}
+	return in.local.Dockerfile
+}
+
+// inspectRules says whose rules the extras apply, as the build would
+// (they ask no daemon): DOCKER_BUILDKIT=0 is the classic builder's, else
+// BuildKit's, which today's daemons build with.
+func inspectRules(getenv func(string) string) (buildkit bool) {
+	v := getenv("DOCKER_BUILDKIT")
+	on, err := strconv.ParseBool(v)
+	return v == "" || err != nil || on
+}
+
+// buildkitIgnoreFile is BuildKit's ignore file for the Dockerfile: the
+// Dockerfile's own <name>.dockerignore beside it when there is one, else
+// the context's .dockerignore.
+func buildkitIgnoreFile(l *buildcontext.Local, dockerfileFlag string) string {
+	if !l.DockerfileFromStdin {
+		df := filepath.Join(l.Dir, filepath.FromSlash(l.Dockerfile))
+		if dockerfileFlag != "" && l.Outside() {
+			df = dockerfileFlag
+		}
+		if fi, err := os.Stat(df + ".dockerignore"); err == nil && fi.Mode().IsRegular() {
+			return df + ".dockerignore"
+		}
+	}
+	return filepath.Join(l.Dir, dockerignore.FileName)
 }
 
 // ignoreName is the ignore file as messages name it, from the context.
@@ -100,8 +139,10 @@ func runInspect(ctx context.Context, o *BuildOptions) error {
 	if err != nil {
 		return fmt.Errorf("unable to prepare context: %w", err)
 	}
-	// The classic builder's ignore file; BuildKit's would be chosen here.
-	in := &inspection{local: local, ignoreFile: filepath.Join(local.Dir, dockerignore.FileName)}
+	in := &inspection{local: local, ignoreFile: filepath.Join(local.Dir, dockerignore.FileName), buildkit: inspectRules(o.Getenv)}
+	if in.buildkit {
+		in.ignoreFile = buildkitIgnoreFile(local, o.Dockerfile)
+	}
 	if in.rules, err = dockerignore.ReadRulesFile(in.ignoreFile); err != nil {
 		return err
 	}
@@ -111,7 +152,7 @@ func runInspect(ctx context.Context, o *BuildOptions) error {
 	var verdicts []dockerignore.Verdict
 	notSent := false
 	for _, p := range o.Inspect.Explain {
-		v, err := dockerignore.ExplainPath(local.Dir, in.rules, local.Dockerfile, p)
+		v, err := dockerignore.ExplainPath(local.Dir, in.rules, in.keep(), p)
 		if err != nil {
 			return err
 		}
@@ -131,7 +172,7 @@ func runInspect(ctx context.Context, o *BuildOptions) error {
 	}
 	if format != "json" {
 		for _, v := range verdicts {
-			fmt.Fprintln(o.IO.Out, explainLine(v, local.Dir))
+			fmt.Fprintln(o.IO.Out, explainLine(v, local.Dir, in.ignoreName()))
 		}
 	}
 	if notSent {
@@ -145,7 +186,7 @@ func runInspect(ctx context.Context, o *BuildOptions) error {
 func advise(ctx context.Context, o *BuildOptions, in *inspection, top int, onExcluded func(contextadvice.Excluded)) (*contextadvice.Report, error) {
 	return contextadvice.Walk(ctx, contextadvice.Options{
 		Dir: in.local.Dir, IgnoreFile: in.ignoreName(), Rules: in.rules,
-		Dockerfile: in.local.Dockerfile, DockerfileFromStdin: in.local.DockerfileFromStdin,
+		Dockerfile: in.keep(), DockerfileFromStdin: in.local.DockerfileFromStdin && !in.buildkit,
 		Sources: copySources(in.local), Top: top, OnExcluded: onExcluded,
 	})
 }
@@ -180,6 +221,11 @@ func (in *inspection) header(w io.Writer) {
 	}
 	fmt.Fprintf(w, "Dockerfile:    %s\n", df)
 	fmt.Fprintf(w, "%-14s %d patterns\n", in.ignoreName()+":", len(in.rules))
+	if in.buildkit {
+		fmt.Fprintf(w, "Rules:         BuildKit's (DOCKER_BUILDKIT=0 for the classic builder's)\n")
+	} else {
+		fmt.Fprintf(w, "Rules:         the classic builder's (DOCKER_BUILDKIT=0)\n")
+	}
 }
 
 func listJSON(ctx context.Context, o *BuildOptions, in *inspection, verdicts []dockerignore.Verdict) error {
@@ -213,7 +259,7 @@ func newInspectTar(o *BuildOptions, in *inspection) (*buildcontext.Tar, error) {
 		excludes[i] = r.Pattern
 	}
 	return buildcontext.NewTar(in.local.Dir, buildcontext.TarOptions{
-		Excludes: excludes, Dockerfile: in.local.Dockerfile, DockerfileFromStdin: in.local.DockerfileFromStdin,
+		Excludes: excludes, Dockerfile: in.keep(), DockerfileFromStdin: in.local.DockerfileFromStdin && !in.buildkit,
 		Warn: func(msg string) { logError(o.IO.ErrOut, msg) },
 	})
 }
@@ -360,7 +406,7 @@ func printWarnings(w io.Writer, ws []contextadvice.Warning) {
 	}
 }
 
-func explainLine(v dockerignore.Verdict, context string) string {
+func explainLine(v dockerignore.Verdict, context, ignore string) string {
 	var b strings.Builder
 	b.WriteString(v.Path + ": ")
 	switch {
@@ -371,17 +417,17 @@ func explainLine(v dockerignore.Verdict, context string) string {
 	case v.Reason == dockerignore.ReasonLink:
 		fmt.Fprintf(&b, "not sent: %s is a symbolic link, sent as a link (what it points to is not sent)", v.Via)
 	case v.Kept != "" && v.Sent:
-		fmt.Fprintf(&b, "sent: %s is always sent, even when .dockerignore lists it", v.Kept)
+		fmt.Fprintf(&b, "sent: %s is always sent, even when %s lists it", v.Kept, ignore)
 	case v.Sent && v.Rule != nil:
-		fmt.Fprintf(&b, "sent: re-included by .dockerignore line %d: %s", v.Rule.Line, v.Rule.Pattern)
+		fmt.Fprintf(&b, "sent: re-included by %s line %d: %s", ignore, v.Rule.Line, v.Rule.Pattern)
 	case v.Sent:
-		b.WriteString("sent: no .dockerignore pattern excludes it")
+		fmt.Fprintf(&b, "sent: no %s pattern excludes it", ignore)
 	case v.Via != "" && v.Rule != nil:
-		fmt.Fprintf(&b, "not sent: its directory %s is excluded by .dockerignore line %d: %s", v.Via, v.Rule.Line, v.Rule.Pattern)
+		fmt.Fprintf(&b, "not sent: its directory %s is excluded by %s line %d: %s", v.Via, ignore, v.Rule.Line, v.Rule.Pattern)
 	case v.Via != "":
 		fmt.Fprintf(&b, "not sent: its directory %s is excluded", v.Via)
 	case v.Rule != nil:
-		fmt.Fprintf(&b, "not sent: excluded by .dockerignore line %d: %s", v.Rule.Line, v.Rule.Pattern)
+		fmt.Fprintf(&b, "not sent: excluded by %s line %d: %s", ignore, v.Rule.Line, v.Rule.Pattern)
 	default:
 		b.WriteString("not sent")
 	}
