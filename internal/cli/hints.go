@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mybuild/mybuild/pkg/buildcontext"
-	"github.com/mybuild/mybuild/pkg/jsonstream"
 	"github.com/mybuild/mybuild/pkg/dockerignore"
+	"github.com/mybuild/mybuild/pkg/jsonstream"
 )
 
 // hintError is an error with one more line for the user, printed after
