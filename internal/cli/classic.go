@@ -182,6 +182,7 @@ type outputs struct {
 	tty      bool
 	width    int
 	color    bool
+	noColor  bool // NO_COLOR: the daemon's colours are dropped too
 	progress io.Writer
 	build    io.Writer
 	progBuf  *lockedBuffer
@@ -190,7 +191,7 @@ type outputs struct {
 }
 
 func newOutputs(o *BuildOptions) *outputs {
-	out := &outputs{stdout: o.IO.Out, stderr: o.IO.ErrOut, quiet: o.Quiet, progress: o.IO.Out, build: o.IO.Out}
+	out := &outputs{stdout: o.IO.Out, stderr: o.IO.ErrOut, quiet: o.Quiet, progress: o.IO.Out, build: o.IO.Out, noColor: o.Getenv("NO_COLOR") != ""}
 	if o.Quiet {
 		out.progBuf, out.buildBuf = &lockedBuffer{}, &lockedBuffer{}
 		out.progress, out.build = out.progBuf, out.buildBuf
@@ -198,7 +199,7 @@ func newOutputs(o *BuildOptions) *outputs {
 	}
 	if o.Progress == "tty" || (o.Progress == "auto" && o.IO.IsStdoutTTY()) {
 		out.tty, out.width = true, o.IO.TerminalWidth()
-		out.color = o.Getenv("NO_COLOR") == "" && o.Getenv("TERM") != "dumb"
+		out.color = !out.noColor && o.Getenv("TERM") != "dumb"
 	}
 	return out
 }
@@ -222,6 +223,7 @@ func (out *outputs) uploadDone() {
 
 // display renders the daemon's stream the chosen way.
 func (out *outputs) display(ctx context.Context, body io.Reader, o jsonstream.Options) error {
+	o.NoColor = out.noColor
 	if out.tty {
 		return jsonstream.DisplayTTY(ctx, body, out.build, jsonstream.TTYOptions{Options: o, Width: out.width, Color: out.color})
 	}

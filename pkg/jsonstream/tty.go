@@ -27,8 +27,9 @@ type TTYOptions struct {
 	// docker's 200 columns, nothing cut.
 	Width int
 	// Color allows SGR colour codes of the renderer's own (false for
-	// NO_COLOR). Escape codes inside the daemon's stream text are always
-	// written untouched, and cursor movement is used either way.
+	// NO_COLOR). Escape codes inside the daemon's stream text are written
+	// untouched unless Options.NoColor, and cursor movement is used either
+	// way.
 	Color bool
 	// Now is the clock for the "time left" estimate; nil means time.Now.
 	Now func() time.Time
@@ -153,8 +154,9 @@ func (t *ttyRenderer) message(m *Message) {
 	// progress starts a new block below this output.
 	clear(t.block)
 	if m.Stream != "" {
-		t.buf.WriteString(m.Stream)
-		if ends, ok := endsWithNewline(m.Stream); ok {
+		text := streamText(m, t.o.Options)
+		t.buf.WriteString(text)
+		if ends, ok := endsWithNewline(text); ok {
 			t.midLine = !ends
 		}
 		return
