@@ -208,7 +208,7 @@ func newOutputs(o *BuildOptions) *outputs {
 // terminal, docker's "Sending build context" line elsewhere.
 func (out *outputs) uploadBody(src io.Reader) io.Reader {
 	if out.tty {
-		out.meter = jsonstream.NewUploadMeter(out.progress, sendingAction, time.Now)
+		out.meter = jsonstream.NewUploadMeter(out.progress, sendingAction, out.width, time.Now)
 		return out.meter.Wrap(src)
 	}
 	return &jsonstream.ProgressReader{R: src, Report: jsonstream.FinalLine(out.progress, sendingAction)}

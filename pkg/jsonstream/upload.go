@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/morikuni/aec"
 )
@@ -29,9 +31,15 @@ const (
 //	Sending build context to Docker daemon  149.1MB in 4.4s (33.9MB/s)
 //
 // and ended with "\r\n". Pipes keep docker's FinalLine.
+//
+// A redrawn line fits in the terminal's width less one column: one that
+// wrapped would leave a row behind at every redraw. Where the whole line
+// does not fit the numbers are shown without the action, cut if need be;
+// the final line is not redrawn and is written whole.
 type UploadMeter struct {
 	w      io.Writer
 	action string
+	width  int
 	now    func() time.Time
 
 	mu       sync.Mutex
@@ -48,14 +56,15 @@ type uploadSample struct {
 	n int64
 }
 
-// NewUploadMeter returns a meter that writes its line to w, starting with
-// action (docker's is "Sending build context to Docker daemon"); now is
-// its clock.
-func NewUploadMeter(w io.Writer, action string, now func() time.Time) *UploadMeter {
+// NewUploadMeter returns a meter that writes its line to w, a terminal
+// width columns wide (0: unknown, nothing is cut), starting with action
+// (docker's is "Sending build context to Docker daemon"); now is its
+// clock.
+func NewUploadMeter(w io.Writer, action string, width int, now func() time.Time) *UploadMeter {
 	if now == nil {
 		now = time.Now
 	}
-	return &UploadMeter{w: w, action: action, now: now}
+	return &UploadMeter{w: w, action: action, width: width, now: now}
 }
 
 // Wrap returns a reader that counts what is read from r into the meter.
@@ -122,7 +131,25 @@ func (m *UploadMeter) add(total int64) {
 	}
 	from := m.samples[0]
 	m.samples = append(m.samples, uploadSample{t: now, n: m.n})
-	m.draw(m.action + " " + HumanSize(m.n) + " (" + rate(m.n-from.n, now.Sub(from.t)) + ")")
+	m.draw(m.liveLine(HumanSize(m.n) + " (" + rate(m.n-from.n, now.Sub(from.t)) + ")"))
+}
+
+// liveLine is a redrawn line: the action and details when they fit in the
+// width, else the details alone, cut to fit.
+func (m *UploadMeter) liveLine(details string) string {
+	line := m.action + " " + details
+	if m.width <= 0 || utf8.RuneCountInString(line) < m.width {
+		return line
+	}
+	return cut(strings.TrimLeft(details, " "), m.width-1)
+}
+
+// cut shortens s to at most n runes.
+func cut(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:max(n, 0)])
+	}
+	return s
 }
 
 // draw replaces the current line with line.
