@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -14,17 +15,31 @@ import (
 	"github.com/mybuild/mybuild/pkg/engine/enginetest"
 )
 
-// TestTTYUploadNarrow runs the binary in a tmux pane 40 columns wide, too
-// narrow for the upload meter's line, against a fake daemon that reads the
-// context slowly and holds it after 1 MiB: mid-upload the meter is one line
-// of at most 39 columns, redrawn in place; at the end one "Sending build
-// context" line is left, the final one.
-func TestTTYUploadNarrow(t *testing.T) {
+// TestTTYUpload runs the binary in a tmux pane against a fake daemon that
+// reads the context slowly and holds it after 1 MiB. Mid-upload the meter
+// is one line, redrawn in place, with the total (4.197MB: the tar of a
+// 4 MiB file and the Dockerfile), the share done, the rate and the time
+// left; in a pane 40 columns wide, too narrow for the line, the numbers
+// alone in at most 39 columns. At the end one "Sending build context" line
+// is left, the final one.
+func TestTTYUpload(t *testing.T) {
 	tmuxPath, err := exec.LookPath("tmux")
 	if err != nil {
 		skipUnlessCI(t, "tmux is not installed: this test runs mybuild in a tmux pane (apt-get install tmux)")
 	}
 	bin := mybuildBinary(t)
+	for _, tc := range []struct {
+		width int
+		meter string
+	}{
+		{40, `^[0-9.]+[kMG]?B/4\.197MB +\d+% [0-9.]+[kMG]?B/s \d+s left$`},
+		{80, `^Sending build context to Docker daemon +[0-9.]+[kMG]?B/4\.197MB +\d+% [0-9.]+[kMG]?B/s \d+s left$`},
+	} {
+		t.Run(fmt.Sprintf("%d columns", tc.width), func(t *testing.T) { testTTYUpload(t, tmuxPath, bin, tc.width, regexp.MustCompile(tc.meter)) })
+	}
+}
+
+func testTTYUpload(t *testing.T, tmuxPath, bin string, width int, meter *regexp.Regexp) {
 	up := newSlowUpload(enginetest.New(), 1<<20)
 	dir := shortTempDir(t)
 	sock := serveUnix(t, up, filepath.Join(dir, "d.sock"))
@@ -38,7 +53,6 @@ func TestTTYUploadNarrow(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	const width = 40
 	tm := startPane(t, tmuxPath, dir, width, 12, sock, bin, ctxDir)
 
 	select {
@@ -46,7 +60,6 @@ func TestTTYUploadNarrow(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatalf("the daemon did not read 1 MiB of the context within 15s; screen:\n%s", strings.Join(tm.capture(false), "\n"))
 	}
-	meter := regexp.MustCompile(`^[0-9.]+[kMG]?B \([0-9.]+[kMG]?B/s\)$`)
 	screen := tm.waitScreen(10*time.Second, "the live upload meter", func(lines []string) bool {
 		return matchCount(lines, meter) == 1
 	})
@@ -66,17 +79,19 @@ func TestTTYUploadNarrow(t *testing.T) {
 	}
 	final := tm.capture(true)
 	t.Logf("final screen and scrollback:\n%s", strings.Join(final, "\n"))
-	rates := 0
+	// The final line has a duration and a rate only for an upload of a
+	// second or more; a live line left behind has a rate either way.
+	sending := 0
 	for _, l := range final {
-		if strings.Contains(l, "B/s") {
-			rates++
-			if !strings.HasPrefix(l, "Sending build context to Docker daemon ") {
-				t.Errorf("end: a meter line is left behind: %q", l)
-			}
+		switch {
+		case strings.HasPrefix(l, "Sending build context to Docker daemon "):
+			sending++
+		case strings.Contains(l, "B/s") || strings.Contains(l, "/4.197MB"):
+			t.Errorf("end: a meter line is left behind: %q", l)
 		}
 	}
-	if rates != 1 {
-		t.Errorf("end: %d lines show a rate, want the final upload line", rates)
+	if sending != 1 {
+		t.Errorf("end: %d upload lines, want the final one", sending)
 	}
 }
 

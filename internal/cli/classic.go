@@ -73,7 +73,7 @@ func runBuild(ctx context.Context, o *BuildOptions) error {
 		return err
 	}
 	defer src.Close()
-	body := out.uploadBody(src)
+	body := out.uploadBody(ctx, src, o.Compress)
 	bo := buildOptions(ctx, o, cfg, client.Host(), src.dockerfile)
 	if ctx.Err() != nil { // interrupted while the credential helpers ran
 		return context.Cause(ctx)
@@ -188,6 +188,7 @@ type outputs struct {
 	progBuf  *lockedBuffer
 	buildBuf *lockedBuffer
 	meter    *jsonstream.UploadMeter
+	sizing   func() // stops the walk that finds the meter's total
 }
 
 func newOutputs(o *BuildOptions) *outputs {
@@ -206,9 +207,12 @@ func newOutputs(o *BuildOptions) *outputs {
 
 // uploadBody counts the context on its way out: a live meter on a
 // terminal, docker's "Sending build context" line elsewhere.
-func (out *outputs) uploadBody(src io.Reader) io.Reader {
+func (out *outputs) uploadBody(ctx context.Context, src *contextSource, compressed bool) io.Reader {
 	if out.tty {
 		out.meter = jsonstream.NewUploadMeter(out.progress, sendingAction, out.width, time.Now)
+		if src.tar != nil && !compressed {
+			out.sizing = sizeForMeter(ctx, src.tar, out.meter)
+		}
 		return out.meter.Wrap(src)
 	}
 	return &jsonstream.ProgressReader{R: src, Report: jsonstream.FinalLine(out.progress, sendingAction)}
@@ -216,6 +220,9 @@ func (out *outputs) uploadBody(src io.Reader) io.Reader {
 
 // uploadDone ends the live meter's line once the request is answered.
 func (out *outputs) uploadDone() {
+	if out.sizing != nil {
+		out.sizing()
+	}
 	if out.meter != nil {
 		out.meter.Finish()
 	}

@@ -6,6 +6,9 @@ package cli
 // passes --config, which sets a package global of docker's config package.
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -132,5 +135,25 @@ func TestNoColorDropsDaemonColours(t *testing.T) {
 				t.Errorf("escape sequences left with NO_COLOR: %q", r.stdout)
 			}
 		})
+	}
+}
+
+// TestTTYSizingWalkEnds: on a terminal a walk beside the upload finds the
+// meter's total; it has ended when the build returns, also when the daemon
+// breaks the upload off long before the walk would end by itself.
+func TestTTYSizingWalkEnds(t *testing.T) {
+	host := serve(t, enginetest.New(enginetest.WithResetDuringUpload(64<<10)), "unix")
+	dir := buildContext(t, 1<<20)
+	for i := range 5000 {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%04d", i)), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := runInProcess(t, map[string]string{"DOCKER_HOST": host}, "--progress=tty", dir)
+	if r.code != 1 || !strings.Contains(r.stdout, "Sending build context to Docker daemon") {
+		t.Errorf("got %s\nwant exit 1 after the upload's line", r)
+	}
+	if dump := goroutineDump(); strings.Contains(dump, "buildcontext.(*Tar).Size(") {
+		t.Errorf("the sizing walk still runs:\n%s", dump)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	units "github.com/docker/go-units"
 	"github.com/morikuni/aec"
 )
 
@@ -24,7 +25,12 @@ const (
 //
 //	Sending build context to Docker daemon  12.8MB (34.2MB/s)
 //
-// where the rate covers the last second. When the upload ends the line is
+// where the rate covers the last second; once the total is known
+// (SetTotal), with it, the share done and the time left at that rate:
+//
+//	Sending build context to Docker daemon  12.8MB/149.1MB   8% 34.2MB/s 4s left
+//
+// When the upload ends the line is
 // drawn once more with docker's text followed, for uploads that took a
 // second or more, by the duration and the average rate:
 //
@@ -44,6 +50,7 @@ type UploadMeter struct {
 
 	mu       sync.Mutex
 	n        int64
+	total    int64 // 0: unknown
 	started  bool
 	start    time.Time
 	lastDraw time.Time
@@ -131,7 +138,30 @@ func (m *UploadMeter) add(total int64) {
 	}
 	from := m.samples[0]
 	m.samples = append(m.samples, uploadSample{t: now, n: m.n})
-	m.draw(m.liveLine(HumanSize(m.n) + " (" + rate(m.n-from.n, now.Sub(from.t)) + ")"))
+	m.draw(m.liveLine(m.details(m.n-from.n, now.Sub(from.t))))
+}
+
+// SetTotal gives the meter the size of the whole upload, which a walk of
+// the context running beside it has found; 0 leaves it unknown.
+func (m *UploadMeter) SetTotal(n int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.total = n
+}
+
+// details is what the live line says after the action, for the recent n
+// bytes in d.
+func (m *UploadMeter) details(n int64, d time.Duration) string {
+	if m.total <= 0 || m.n > m.total {
+		return HumanSize(m.n) + " (" + rate(n, d) + ")"
+	}
+	// Without the rate's parentheses the line fits in 80 columns.
+	s := fmt.Sprintf("%s/%s %3d%% %s", HumanSize(m.n), units.HumanSize(float64(m.total)), m.n*100/m.total, rate(n, d))
+	if n > 0 && d > 0 {
+		left := time.Duration(float64(m.total-m.n) / float64(n) * float64(d))
+		s += " " + left.Round(time.Second).String() + " left"
+	}
+	return s
 }
 
 // liveLine is a redrawn line: the action and details when they fit in the

@@ -137,6 +137,61 @@ func TestUploadMeterSteady(t *testing.T) {
 	}
 }
 
+// TestUploadMeterTotal: once the total is known the live line shows it,
+// the share done and the time left at the live rate; a total that the
+// upload outgrows is not shown any more; the final line is docker's.
+func TestUploadMeterTotal(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		total int64
+		after int // draws before SetTotal
+		want  map[int]string
+	}{
+		{"known from the start", 60_000_000, 0, map[int]string{
+			0:  sending + "      2MB/60MB   3% 20MB/s 3s left",
+			14: sending + "     30MB/60MB  50% 20MB/s 2s left",
+			28: sending + "     58MB/60MB  96% 20MB/s 0s left",
+			29: sending + "     60MB/60MB 100% 20MB/s 0s left",
+			30: sending + "     60MB in 3s (20MB/s)\r\n",
+		}},
+		{"known after 5 draws", 60_000_000, 5, map[int]string{
+			4: sending + "     10MB (20MB/s)",
+			5: sending + "     12MB/60MB  20% 20MB/s 2s left",
+		}},
+		{"outgrown", 40_000_000, 0, map[int]string{
+			19: sending + "     40MB/40MB 100% 20MB/s 0s left",
+			20: sending + "     42MB (20MB/s)",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clock := &fakeClock{t: frozen}
+			var out bytes.Buffer
+			m := NewUploadMeter(&out, sending, 0, clock.Now)
+			r := m.Wrap(&pacedReader{clock: clock, chunks: repeat(60, 1_000_000, 50*time.Millisecond)})
+			if tc.after == 0 {
+				m.SetTotal(tc.total)
+			}
+			buf := make([]byte, 1<<20)
+			for {
+				if tc.after > 0 && strings.Count(out.String(), "\r\x1b[2K") == tc.after {
+					m.SetTotal(tc.total)
+				}
+				if _, err := r.Read(buf); err != nil {
+					break
+				}
+			}
+			got := draws(out.String())
+			for i, want := range tc.want {
+				if got[i] != want {
+					t.Errorf("draw %d = %q, want %q", i, got[i], want)
+				}
+			}
+		})
+	}
+}
+
 // TestUploadMeterNarrow: in a terminal too narrow for the line, each
 // redraw shows the numbers in width-1 columns and replaces the last one;
 // what stays on the screen is the final line, wrapped.
@@ -253,6 +308,7 @@ func TestUploadMeterFinishDuringUpload(t *testing.T) {
 			_, _ = r.Read(buf)
 		}
 	}()
+	m.SetTotal(1 << 30)
 	m.Finish()
 	<-done
 	got := out.String()
