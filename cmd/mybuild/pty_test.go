@@ -129,9 +129,22 @@ func testTTYPull(t *testing.T, tmuxPath, bin string, width int) {
 		"Step 3/3 : LABEL org.example.pty=1",
 		"Successfully built 95ccfe80fd18",
 		"Successfully tagged mybuild-test/pty:rec",
+		"Time per step:",
+		"Built in ",
 	} {
 		if n := prefixCount(final, want); n != 1 {
 			t.Errorf("end: %d lines start with %q, want 1", n, want)
+		}
+	}
+	// The stream's 25 ms between lines: the pull takes step 1 a second.
+	for _, re := range []string{
+		`^  1/3  +[1-9][0-9]*\.[0-9]s  FROM 127\.0\.0\.1:5055/team/app-base:1\.4$`,
+		`^  2/3  +[0-9]+\.[0-9]s  WORKDIR /app$`,
+		`^  3/3  +[0-9]+\.[0-9]s  LABEL org\.example\.pty=1$`,
+		`^Built in [1-9][0-9]*\.[0-9]s$`,
+	} {
+		if n := matchCount(final, regexp.MustCompile(re)); n != 1 {
+			t.Errorf("end: %d lines match %s, want 1", n, re)
 		}
 	}
 	t.Logf("final screen and scrollback:\n%s", text)

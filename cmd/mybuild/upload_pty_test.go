@@ -93,6 +93,9 @@ func testTTYUpload(t *testing.T, tmuxPath, bin string, width int, meter *regexp.
 	if sending != 1 {
 		t.Errorf("end: %d upload lines, want the final one", sending)
 	}
+	if n := matchCount(final, regexp.MustCompile(`^Built in [0-9.]+s$`)); n != 1 {
+		t.Errorf("end: %d lines give the build's time, want 1", n)
+	}
 }
 
 // slowUpload serves the fake daemon, reading a /build body 64 KiB every

@@ -181,6 +181,7 @@ type outputs struct {
 	quiet    bool
 	tty      bool
 	width    int
+	start    time.Time // of the build, for the time the live view prints
 	color    bool
 	noColor  bool // NO_COLOR: the daemon's colours are dropped too
 	progress io.Writer
@@ -199,7 +200,7 @@ func newOutputs(o *BuildOptions) *outputs {
 		return out
 	}
 	if o.Progress == "tty" || (o.Progress == "auto" && o.IO.IsStdoutTTY()) {
-		out.tty, out.width = true, o.IO.TerminalWidth()
+		out.tty, out.width, out.start = true, o.IO.TerminalWidth(), time.Now()
 		out.color = !out.noColor && o.Getenv("TERM") != "dumb"
 	}
 	return out
@@ -232,7 +233,7 @@ func (out *outputs) uploadDone() {
 func (out *outputs) display(ctx context.Context, body io.Reader, o jsonstream.Options) error {
 	o.NoColor = out.noColor
 	if out.tty {
-		return jsonstream.DisplayTTY(ctx, body, out.build, jsonstream.TTYOptions{Options: o, Width: out.width, Color: out.color})
+		return jsonstream.DisplayTTY(ctx, body, out.build, jsonstream.TTYOptions{Options: o, Width: out.width, Color: out.color, Start: out.start})
 	}
 	return jsonstream.Display(ctx, body, out.build, o)
 }
