@@ -57,7 +57,6 @@ func TestTTYPullProgress(t *testing.T) {
 }
 
 func testTTYPull(t *testing.T, tmuxPath, bin string, width int) {
-
 	hold := newHoldHandler(enginetest.New(
 		enginetest.WithStreamFile(filepath.Join("testdata", "streams", "pull-3-layers.jsonl")),
 		enginetest.WithLineDelay(25*time.Millisecond),
@@ -72,25 +71,7 @@ func testTTYPull(t *testing.T, tmuxPath, bin string, width int) {
 	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte("FROM 127.0.0.1:5055/team/app-base:1.4\nWORKDIR /app\nLABEL org.example.pty=1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	home := t.TempDir()
-	tm := &tmux{t: t, path: tmuxPath, sock: filepath.Join(dir, "tmux.sock"), env: []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + home,
-		"LANG=C.UTF-8",
-		"TERM=xterm-256color",
-	}}
-	conf := filepath.Join(dir, "tmux.conf")
-	if err := os.WriteFile(conf, []byte("set -g remain-on-exit on\nset -g status off\nset -g history-limit 5000\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tm.run("-f", conf, "new-session", "-d", "-s", "pty", "-x", strconv.Itoa(width), "-y", "16",
-		"-e", "DOCKER_HOST=unix://"+sock,
-		"-e", "DOCKER_CONFIG="+filepath.Join(home, ".docker"),
-		// A shell runs mybuild, as in a user's terminal, and prints its
-		// exit status (tmux's own pane_dead_status can stay unset: the
-		// SIGCHLD may reach libutempter's handler instead, tmux#311).
-		"sh", "-c", shellQuote(bin, "-t", "mybuild-test/pty:rec", ctxDir)+`; echo "`+exitMarker+`=$?"; exec sleep 60`)
-	t.Cleanup(tm.kill)
+	tm := startPane(t, tmuxPath, dir, width, 16, sock, bin, "-t", "mybuild-test/pty:rec", ctxDir)
 
 	// Mid-pull: wait for the daemon to reach the hold point, then for the
 	// screen to show what it has sent so far.
@@ -122,19 +103,7 @@ func testTTYPull(t *testing.T, tmuxPath, bin string, width int) {
 	t.Logf("mid-pull screen:\n%s", strings.Join(screen, "\n"))
 	hold.release()
 
-	// The end: the shell in the pane prints mybuild's exit status after it.
-	exitLine := regexp.MustCompile(`^` + exitMarker + `=([0-9]+)$`)
-	var status string
-	tm.waitScreen(15*time.Second, "mybuild to exit", func(lines []string) bool {
-		if n := len(lines); n > 0 {
-			if m := exitLine.FindStringSubmatch(lines[n-1]); m != nil {
-				status = m[1]
-				return true
-			}
-		}
-		return false
-	})
-	if status != "0" {
+	if status := tm.waitExit(15 * time.Second); status != "0" {
 		t.Errorf("mybuild exited with status %s, want 0", status)
 	}
 	final := tm.capture(true)
@@ -160,9 +129,22 @@ func testTTYPull(t *testing.T, tmuxPath, bin string, width int) {
 		"Step 3/3 : LABEL org.example.pty=1",
 		"Successfully built 95ccfe80fd18",
 		"Successfully tagged mybuild-test/pty:rec",
+		"Time per step:",
+		"Built in ",
 	} {
 		if n := prefixCount(final, want); n != 1 {
 			t.Errorf("end: %d lines start with %q, want 1", n, want)
+		}
+	}
+	// The stream's 25 ms between lines: the pull takes step 1 a second.
+	for _, re := range []string{
+		`^  1/3  +[1-9][0-9]*\.[0-9]s  FROM 127\.0\.0\.1:5055/team/app-base:1\.4$`,
+		`^  2/3  +[0-9]+\.[0-9]s  WORKDIR /app$`,
+		`^  3/3  +[0-9]+\.[0-9]s  LABEL org\.example\.pty=1$`,
+		`^Built in [1-9][0-9]*\.[0-9]s$`,
+	} {
+		if n := matchCount(final, regexp.MustCompile(re)); n != 1 {
+			t.Errorf("end: %d lines match %s, want 1", n, re)
 		}
 	}
 	t.Logf("final screen and scrollback:\n%s", text)
@@ -171,6 +153,51 @@ func testTTYPull(t *testing.T, tmuxPath, bin string, width int) {
 // exitMarker starts the line that the pane's shell prints after mybuild
 // has exited, followed by "=" and the exit status.
 const exitMarker = "mybuild-exited"
+
+// startPane starts a tmux server of the test's own (its socket and
+// configuration in dir) with one pane, width by height, in which a shell
+// runs the mybuild binary bin with args against the daemon at the unix
+// socket sock, as in a user's terminal, and then prints its exit status.
+func startPane(t *testing.T, tmuxPath, dir string, width, height int, sock, bin string, args ...string) *tmux {
+	t.Helper()
+	home := t.TempDir()
+	tm := &tmux{t: t, path: tmuxPath, sock: filepath.Join(dir, "tmux.sock"), env: []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + home,
+		"LANG=C.UTF-8",
+		"TERM=xterm-256color",
+	}}
+	conf := filepath.Join(dir, "tmux.conf")
+	if err := os.WriteFile(conf, []byte("set -g remain-on-exit on\nset -g status off\nset -g history-limit 5000\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tm.run("-f", conf, "new-session", "-d", "-s", "pty", "-x", strconv.Itoa(width), "-y", strconv.Itoa(height),
+		"-e", "DOCKER_HOST=unix://"+sock,
+		"-e", "DOCKER_CONFIG="+filepath.Join(home, ".docker"),
+		// tmux's own pane_dead_status can stay unset (the SIGCHLD may
+		// reach libutempter's handler instead, tmux#311): the shell says.
+		"sh", "-c", shellQuote(append([]string{bin}, args...)...)+`; echo "`+exitMarker+`=$?"; exec sleep 60`)
+	t.Cleanup(tm.kill)
+	return tm
+}
+
+// waitExit waits for the pane's shell to print mybuild's exit status and
+// returns it.
+func (tm *tmux) waitExit(timeout time.Duration) string {
+	tm.t.Helper()
+	exitLine := regexp.MustCompile(`^` + exitMarker + `=([0-9]+)$`)
+	var status string
+	tm.waitScreen(timeout, "mybuild to exit", func(lines []string) bool {
+		if n := len(lines); n > 0 {
+			if m := exitLine.FindStringSubmatch(lines[n-1]); m != nil {
+				status = m[1]
+				return true
+			}
+		}
+		return false
+	})
+	return status
+}
 
 // shellQuote quotes args for sh.
 func shellQuote(args ...string) string {
@@ -213,22 +240,44 @@ func serveUnix(t *testing.T, h http.Handler, path string) string {
 	return path
 }
 
-// holdHandler serves the fake daemon, holding the /build response after n
-// lines until release is called (or the request ends, or 30 s pass).
-type holdHandler struct {
-	d         *enginetest.Daemon
-	n         int
+// gate is a point where the fake daemon waits for the test: reached is
+// closed when it gets there, release lets it go on.
+type gate struct {
 	reached   chan struct{}
 	reachOnce sync.Once
 	released  chan struct{}
 	relOnce   sync.Once
 }
 
-func newHoldHandler(d *enginetest.Daemon, n int) *holdHandler {
-	return &holdHandler{d: d, n: n, reached: make(chan struct{}), released: make(chan struct{})}
+func newGate() *gate { return &gate{reached: make(chan struct{}), released: make(chan struct{})} }
+
+func (g *gate) release() { g.relOnce.Do(func() { close(g.released) }) }
+
+// wait marks the gate reached and blocks until release is called, ctx
+// ends, or 30 s pass.
+func (g *gate) wait(ctx context.Context) error {
+	g.reachOnce.Do(func() { close(g.reached) })
+	select {
+	case <-g.released:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(30 * time.Second):
+		return errors.New("hold: not released within 30s")
+	}
 }
 
-func (h *holdHandler) release() { h.relOnce.Do(func() { close(h.released) }) }
+// holdHandler serves the fake daemon, holding the /build response after n
+// lines at its gate.
+type holdHandler struct {
+	*gate
+	d *enginetest.Daemon
+	n int
+}
+
+func newHoldHandler(d *enginetest.Daemon, n int) *holdHandler {
+	return &holdHandler{gate: newGate(), d: d, n: n}
+}
 
 func (h *holdHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasSuffix(r.URL.Path, "/build") {
@@ -249,13 +298,8 @@ type holdWriter struct {
 
 func (w *holdWriter) Write(b []byte) (int, error) {
 	if w.lines >= w.h.n {
-		w.h.reachOnce.Do(func() { close(w.h.reached) })
-		select {
-		case <-w.h.released:
-		case <-w.ctx.Done():
-			return 0, w.ctx.Err()
-		case <-time.After(30 * time.Second):
-			return 0, errors.New("hold: not released within 30s")
+		if err := w.h.wait(w.ctx); err != nil {
+			return 0, err
 		}
 	}
 	n, err := w.ResponseWriter.Write(b)

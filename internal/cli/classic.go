@@ -73,7 +73,7 @@ func runBuild(ctx context.Context, o *BuildOptions) error {
 		return err
 	}
 	defer src.Close()
-	body := out.uploadBody(src)
+	body := out.uploadBody(ctx, src, o.Compress)
 	bo := buildOptions(ctx, o, cfg, client.Host(), src.dockerfile)
 	if ctx.Err() != nil { // interrupted while the credential helpers ran
 		return context.Cause(ctx)
@@ -192,33 +192,39 @@ type outputs struct {
 	quiet    bool
 	tty      bool
 	width    int
+	start    time.Time // of the build, for the time the live view prints
 	color    bool
+	noColor  bool // NO_COLOR: the daemon's colours are dropped too
 	progress io.Writer
 	build    io.Writer
 	progBuf  *lockedBuffer
 	buildBuf *lockedBuffer
 	meter    *jsonstream.UploadMeter
+	sizing   func() // stops the walk that finds the meter's total
 }
 
 func newOutputs(o *BuildOptions) *outputs {
-	out := &outputs{stdout: o.IO.Out, stderr: o.IO.ErrOut, quiet: o.Quiet, progress: o.IO.Out, build: o.IO.Out}
+	out := &outputs{stdout: o.IO.Out, stderr: o.IO.ErrOut, quiet: o.Quiet, progress: o.IO.Out, build: o.IO.Out, noColor: o.Getenv("NO_COLOR") != ""}
 	if o.Quiet {
 		out.progBuf, out.buildBuf = &lockedBuffer{}, &lockedBuffer{}
 		out.progress, out.build = out.progBuf, out.buildBuf
 		return out
 	}
 	if o.Progress == "tty" || (o.Progress == "auto" && o.IO.IsStdoutTTY()) {
-		out.tty, out.width = true, o.IO.TerminalWidth()
-		out.color = o.Getenv("NO_COLOR") == "" && o.Getenv("TERM") != "dumb"
+		out.tty, out.width, out.start = true, o.IO.TerminalWidth(), time.Now()
+		out.color = !out.noColor && o.Getenv("TERM") != "dumb"
 	}
 	return out
 }
 
 // uploadBody counts the context on its way out: a live meter on a
 // terminal, docker's "Sending build context" line elsewhere.
-func (out *outputs) uploadBody(src io.Reader) io.Reader {
+func (out *outputs) uploadBody(ctx context.Context, src *contextSource, compressed bool) io.Reader {
 	if out.tty {
-		out.meter = jsonstream.NewUploadMeter(out.progress, sendingAction, time.Now)
+		out.meter = jsonstream.NewUploadMeter(out.progress, sendingAction, out.width, time.Now)
+		if src.tar != nil && !compressed {
+			out.sizing = sizeForMeter(ctx, src.tar, out.meter)
+		}
 		return out.meter.Wrap(src)
 	}
 	return &jsonstream.ProgressReader{R: src, Report: jsonstream.FinalLine(out.progress, sendingAction)}
@@ -226,6 +232,9 @@ func (out *outputs) uploadBody(src io.Reader) io.Reader {
 
 // uploadDone ends the live meter's line once the request is answered.
 func (out *outputs) uploadDone() {
+	if out.sizing != nil {
+		out.sizing()
+	}
 	if out.meter != nil {
 		out.meter.Finish()
 	}
@@ -233,8 +242,9 @@ func (out *outputs) uploadDone() {
 
 // display renders the daemon's stream the chosen way.
 func (out *outputs) display(ctx context.Context, body io.Reader, o jsonstream.Options) error {
+	o.NoColor = out.noColor
 	if out.tty {
-		return jsonstream.DisplayTTY(ctx, body, out.build, jsonstream.TTYOptions{Options: o, Width: out.width, Color: out.color})
+		return jsonstream.DisplayTTY(ctx, body, out.build, jsonstream.TTYOptions{Options: o, Width: out.width, Color: out.color, Start: out.start})
 	}
 	return jsonstream.Display(ctx, body, out.build, o)
 }

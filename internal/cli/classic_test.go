@@ -6,6 +6,10 @@ package cli
 // passes --config, which sets a package global of docker's config package.
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -101,5 +105,55 @@ func TestQuietReplaysOutputOnSendError(t *testing.T) {
 	r.elapsed = 0
 	if diff := cmp.Diff(want, r, cmp.AllowUnexported(inProcess{})); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestNoColorDropsDaemonColours: with NO_COLOR the red the daemon puts
+// around RUN's stderr is dropped from plain output too (docker keeps it);
+// without it the output is docker's, escapes and all.
+func TestNoColorDropsDaemonColours(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		env        map[string]string
+		wantStdout string
+	}{
+		{"NO_COLOR", map[string]string{"NO_COLOR": "1"}, "out\nerr\n"},
+		{"NO_COLOR empty is unset", map[string]string{"NO_COLOR": ""}, "out\n\x1b[91merr\n\x1b[0m"},
+		{"unset", nil, "out\n\x1b[91merr\n\x1b[0m"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			host := serve(t, enginetest.New(enginetest.WithRecordedStream("run-exit3.jsonl")), "unix")
+			env := map[string]string{"DOCKER_HOST": host}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			r := runInProcess(t, env, "--progress=plain", buildContext(t, 0))
+			if r.code != 3 || !strings.Contains(r.stdout, tc.wantStdout) {
+				t.Errorf("got %s\nwant exit 3 and stdout holding %q", r, tc.wantStdout)
+			}
+			if tc.env["NO_COLOR"] != "" && strings.Contains(r.stdout, "\x1b") {
+				t.Errorf("escape sequences left with NO_COLOR: %q", r.stdout)
+			}
+		})
+	}
+}
+
+// TestTTYSizingWalkEnds: on a terminal a walk beside the upload finds the
+// meter's total; it has ended when the build returns, also when the daemon
+// breaks the upload off long before the walk would end by itself.
+func TestTTYSizingWalkEnds(t *testing.T) {
+	host := serve(t, enginetest.New(enginetest.WithResetDuringUpload(64<<10)), "unix")
+	dir := buildContext(t, 1<<20)
+	for i := range 5000 {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%04d", i)), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := runInProcess(t, map[string]string{"DOCKER_HOST": host}, "--progress=tty", dir)
+	if r.code != 1 || !strings.Contains(r.stdout, "Sending build context to Docker daemon") {
+		t.Errorf("got %s\nwant exit 1 after the upload's line", r)
+	}
+	if dump := goroutineDump(); strings.Contains(dump, "buildcontext.(*Tar).Size(") {
+		t.Errorf("the sizing walk still runs:\n%s", dump)
 	}
 }

@@ -65,6 +65,7 @@ type TarOptions struct {
 type Tar struct {
 	dir    string
 	opts   TarOptions
+	given  TarOptions                     // opts as NewTar made them: write swaps opts.Warn
 	vpm    *patternmatcher.PatternMatcher // docker's pre-validation patterns
 	tpm    *patternmatcher.PatternMatcher // patterns for what is sent
 	except []string                       // exclusion patterns + "/"
@@ -76,6 +77,7 @@ type Tar struct {
 	matchErr error
 	ignored  bool // .dockerignore seen (for Splice)
 	check    bool // headers only: no file contents are read
+	statOnly bool // check, and no file is opened (Size)
 	onEntry  func(*tar.Header)
 	buf      []byte // file contents on their way to tw
 
@@ -96,6 +98,7 @@ func NewTar(dir string, o TarOptions) (*Tar, error) {
 	if t.opts.BufferSize == 0 {
 		t.opts.BufferSize = 256 << 10
 	}
+	t.given = t.opts
 	if err := t.compile(); err != nil {
 		return nil, err
 	}
@@ -186,6 +189,40 @@ func (t *Tar) List(ctx context.Context, fn func(*tar.Header)) error {
 	return c.write(ctx, io.Discard)
 }
 
+// Size walks the context as Stream would, with lstat alone (no file is
+// opened, nothing is checked or reported), and returns how many bytes the
+// tar will have: a total for a progress display. It is exact unless files
+// change meanwhile or cannot be read (the stream skips them), or (by a
+// block at most) with a spliced Dockerfile and a .dockerignore in the
+// context. It may run while Stream does.
+func (t *Tar) Size(ctx context.Context) (int64, error) {
+	var content int64
+	c := &Tar{dir: t.dir, opts: t.given, inodes: map[uint64]string{}, check: true, statOnly: true, onEntry: func(h *tar.Header) {
+		if h.Typeflag == tar.TypeReg {
+			content += (h.Size + blockSize - 1) &^ (blockSize - 1)
+		}
+	}}
+	c.opts.Warn = func(string) {}
+	if err := c.compile(); err != nil {
+		return 0, err
+	}
+	var headers countingWriter
+	if err := c.write(ctx, &headers); err != nil {
+		return 0, err
+	}
+	return headers.n + content, nil
+}
+
+// blockSize is the tar block: contents are padded to it.
+const blockSize = 512
+
+type countingWriter struct{ n int64 }
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.n += int64(len(p))
+	return len(p), nil
+}
+
 // Err returns the error that ended the stream, if any.
 func (t *Tar) Err() error {
 	t.mu.Lock()
@@ -209,7 +246,7 @@ func (t *Tar) write(ctx context.Context, w io.Writer) error {
 	// docker would not have warned about a file (a socket, say).
 	warn, held := t.opts.Warn, []string(nil)
 	t.opts.Warn = func(msg string) { held = append(held, msg) }
-	err := t.walk(ctx, t.dir, "", true, patternmatcher.MatchInfo{}, true)
+	err := t.walk(ctx, t.dir, "", true, patternmatcher.MatchInfo{}, !t.statOnly)
 	t.opts.Warn = warn
 	if ce := (*ContextError)(nil); !errors.As(err, &ce) {
 		for _, msg := range held {
@@ -408,7 +445,7 @@ func (noLookups) Gname() (string, error) { return "", nil }
 // it, which makes a permission error fatal rather than a warning.
 func (t *Tar) add(abs, rel string, fi fs.FileInfo, checked bool) error {
 	var f *os.File
-	if fi.Mode().IsRegular() {
+	if fi.Mode().IsRegular() && !t.statOnly {
 		t.event(eventListed, abs)
 		var err error
 		if f, fi, err = t.openRegular(abs, fi, checked); err != nil || fi == nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -322,5 +323,107 @@ func TestTarSpliceAppendsDockerfileAndIgnore(t *testing.T) {
 				t.Errorf("files = %q", files)
 			}
 		})
+	}
+}
+
+// TestSize: Size is the length of the tar Stream writes, for trees with
+// long and non-ASCII names (PAX headers), hard and symbolic links, a FIFO,
+// a socket (skipped), empty and block-sized files, excluded directories
+// with exceptions and spliced Dockerfiles; it warns about nothing.
+func TestSize(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("d", 120)
+	tree := []string{
+		"Dockerfile=FROM scratch\n", "empty=", "block=" + strings.Repeat("b", 512), "odd=" + strings.Repeat("o", 513),
+		long + "/" + strings.Repeat("f", 110) + "=x", "naïve-ünïcode=u", "sub/a=a", "sub/hard => sub/a", "link -> sub/a",
+		"pipe|", "big=" + strings.Repeat("z", 300_000), "node_modules/x/y=y", "node_modules/keep=k",
+	}
+	for _, tc := range []struct {
+		name     string
+		excludes []string
+		splice   bool
+		slack    int64
+	}{
+		{name: "everything"},
+		{name: "excludes with an exception", excludes: []string{"node_modules", "!node_modules/keep", "big"}},
+		{name: "spliced Dockerfile", splice: true},
+		{name: "spliced Dockerfile and a .dockerignore", excludes: []string{"big"}, splice: true, slack: 512},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := makeTree(t, tree)
+			sock := filepath.Join(dir, "s.sock")
+			l, err := net.Listen("unix", sock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			if len(tc.excludes) > 0 {
+				if err := os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte(strings.Join(tc.excludes, "\n")), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			o := TarOptions{Excludes: tc.excludes, Dockerfile: "Dockerfile"}
+			if tc.splice {
+				o.Splice = &Splice{Name: ".dockerfile.0123", Content: []byte("FROM scratch\nLABEL spliced=1\n"), Now: time.Unix(1700000000, 0)}
+				o.Dockerfile, o.DockerfileFromStdin = ".dockerfile.0123", true
+			}
+			var warned []string
+			o.Warn = func(msg string) { warned = append(warned, msg) }
+			tt, err := NewTar(dir, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			size, err := tt.Size(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(warned) != 0 {
+				t.Errorf("Size warned: %q", warned)
+			}
+			sent, err := io.Copy(io.Discard, tt.Stream(context.Background()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := size - sent; d < -tc.slack || d > tc.slack {
+				t.Errorf("Size = %d, the stream has %d bytes (want within %d)", size, sent, tc.slack)
+			}
+		})
+	}
+}
+
+// TestSizeCancelled: Size stops with the context.
+func TestSizeCancelled(t *testing.T) {
+	t.Parallel()
+	tt, err := NewTar(makeTree(t, []string{"Dockerfile=x", "a/b=c"}), TarOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := tt.Size(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+// TestSizeWhileStreaming: Size may run beside Stream (the terminal's
+// meter asks for the total while the context is sent); -race checks it.
+func TestSizeWhileStreaming(t *testing.T) {
+	t.Parallel()
+	tt, err := NewTar(makeTree(t, []string{"Dockerfile=x", "a/b=c", "big=" + strings.Repeat("z", 1<<20)}), TarOptions{Warn: func(string) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int64)
+	go func() {
+		n, _ := io.Copy(io.Discard, tt.Stream(context.Background()))
+		done <- n
+	}()
+	size, err := tt.Size(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent := <-done; size != sent {
+		t.Errorf("Size = %d, sent %d", size, sent)
 	}
 }

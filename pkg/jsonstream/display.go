@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -21,6 +22,10 @@ type Options struct {
 	// Strict makes a bare "error" field without errorDetail fail the build;
 	// docker ignores it and exits 0, which hides real failures.
 	Strict bool
+	// NoColor drops the SGR sequences (colours, bold, …) of the daemon's
+	// stream text, such as the red of RUN's stderr (NO_COLOR); docker
+	// keeps them.
+	NoColor bool
 }
 
 // Display renders the stream r onto w in docker's non-terminal mode (which
@@ -76,13 +81,48 @@ func render(w io.Writer, m *Message, o Options) error {
 	case m.ProgressMessage != "":
 		fmt.Fprintf(&b, "%s %s", m.Status, m.ProgressMessage)
 	case m.Stream != "":
-		b.WriteString(m.Stream)
+		b.WriteString(streamText(m, o))
 	default:
 		b.WriteString(m.Status)
 		b.WriteByte('\n')
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// streamText is m's stream text as it is written.
+func streamText(m *Message, o Options) string {
+	if o.NoColor {
+		return stripSGR(m.Stream)
+	}
+	return m.Stream
+}
+
+// stripSGR removes the complete SGR sequences (ESC [ digits ; : m) from s;
+// other escape sequences are kept.
+func stripSGR(s string) string {
+	if !strings.Contains(s, "\x1b[") {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "\x1b[")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		j := i + 2
+		for j < len(s) && (s[j] >= '0' && s[j] <= '9' || s[j] == ';' || s[j] == ':') {
+			j++
+		}
+		if j < len(s) && s[j] == 'm' {
+			b.WriteString(s[:i])
+			s = s[j+1:]
+		} else {
+			b.WriteString(s[:i+2])
+			s = s[i+2:]
+		}
+	}
 }
 
 // IsStreamError reports whether err is a failure reported by the daemon.

@@ -112,6 +112,49 @@ func TestProgressReader(t *testing.T) {
 	}
 }
 
+func TestStripSGR(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"plain", "plain"},
+		{"\x1b[91merr\n\x1b[0m", "err\n"},
+		{"a\x1b[1;31mb\x1b[38:5:208mc\x1b[md", "abcd"},
+		{"keep \x1b[2K and \x1b[1A", "keep \x1b[2K and \x1b[1A"},
+		{"cut \x1b[31", "cut \x1b[31"},
+		{"\x1b[\x1b[0mx", "\x1b[x"},
+		{"\x1b]0;title\a", "\x1b]0;title\a"},
+	} {
+		if got := stripSGR(tc.in); got != tc.want {
+			t.Errorf("stripSGR(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestDisplayNoColor: NO_COLOR drops the daemon's SGR sequences from the
+// plain and the terminal output, and changes nothing else.
+func TestDisplayNoColor(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"run-fails", "pull-layers", "build-success"} {
+		in := readStream(t, name)
+		var plain, stripped bytes.Buffer
+		errPlain := Display(context.Background(), bytes.NewReader(in), &plain, Options{Strict: true})
+		errStripped := Display(context.Background(), bytes.NewReader(in), &stripped, Options{Strict: true, NoColor: true})
+		if diff := cmp.Diff(sgr.ReplaceAllString(plain.String(), ""), stripped.String()); diff != "" {
+			t.Errorf("%s: plain with NoColor (-docker's without SGR +got):\n%s", name, diff)
+		}
+		if name == "run-fails" && !sgr.MatchString(plain.String()) {
+			t.Fatal("run-fails should carry the daemon's colours")
+		}
+		if describeErr(errPlain) != describeErr(errStripped) {
+			t.Errorf("%s: error %v, want %v", name, errStripped, errPlain)
+		}
+		var tty bytes.Buffer
+		_ = DisplayTTY(context.Background(), bytes.NewReader(in), &tty, TTYOptions{Options: Options{Strict: true, NoColor: true}, Width: 80, Now: frozenNow})
+		if codes := sgr.FindAllString(tty.String(), -1); len(codes) != 0 {
+			t.Errorf("%s: terminal output with NoColor and no colour keeps %q", name, codes)
+		}
+	}
+}
+
 // TestProgressReaderReports: a report before the first Read, then one per
 // Read with the running total, the Read's count and its error.
 func TestProgressReaderReports(t *testing.T) {

@@ -27,11 +27,16 @@ type TTYOptions struct {
 	// docker's 200 columns, nothing cut.
 	Width int
 	// Color allows SGR colour codes of the renderer's own (false for
-	// NO_COLOR). Escape codes inside the daemon's stream text are always
-	// written untouched, and cursor movement is used either way.
+	// NO_COLOR). Escape codes inside the daemon's stream text are written
+	// untouched unless Options.NoColor, and cursor movement is used either
+	// way.
 	Color bool
-	// Now is the clock for the "time left" estimate; nil means time.Now.
+	// Now is the clock for the "time left" estimate and the step times;
+	// nil means time.Now.
 	Now func() time.Time
+	// Start is when the build began (before the upload), for the whole
+	// build's time printed at the end; zero means when DisplayTTY starts.
+	Start time.Time
 }
 
 // defaultWidth is what docker assumes when the terminal size is unknown.
@@ -42,8 +47,10 @@ const defaultWidth = 200
 // line of its own that later updates rewrite in place (the cursor moves up
 // to it and back), so a pull shows each layer once with a live progress
 // bar and ends with each layer's final status. Stream text is written
-// verbatim, other status lines as "id: status". Aux payloads go to
-// o.OnAux; failures are returned exactly as Display returns them.
+// verbatim, other status lines as "id: status". When the daemon's stream
+// ends, with success or a build failure, each step's duration and the whole
+// build's time follow (docker prints neither). Aux payloads go to o.OnAux;
+// failures are returned exactly as Display returns them.
 func DisplayTTY(ctx context.Context, r io.Reader, w io.Writer, o TTYOptions) error {
 	t := newTTYRenderer(w, o)
 	dec := json.NewDecoder(bufio.NewReaderSize(r, 64<<10))
@@ -56,6 +63,7 @@ func DisplayTTY(ctx context.Context, r io.Reader, w io.Writer, o TTYOptions) err
 		if err := dec.Decode(&m); err != nil {
 			t.endLine()
 			if err == io.EOF {
+				t.summary(false)
 				return t.err
 			}
 			return err
@@ -68,6 +76,7 @@ func DisplayTTY(ctx context.Context, r io.Reader, w io.Writer, o TTYOptions) err
 		}
 		if err := messageError(&m, o.Strict); err != nil {
 			t.endLine()
+			t.summary(true)
 			return err
 		}
 		t.message(&m)
@@ -106,6 +115,7 @@ type ttyRenderer struct {
 
 	block   map[string]int // id -> line index in the open block
 	midLine bool           // the last text left the cursor after something on its line
+	steps   stepTimes
 	buf     bytes.Buffer
 	err     error // first write error
 }
@@ -114,6 +124,10 @@ func newTTYRenderer(w io.Writer, o TTYOptions) *ttyRenderer {
 	t := &ttyRenderer{w: w, o: o, now: o.Now, width: o.Width, block: map[string]int{}}
 	if t.now == nil {
 		t.now = time.Now
+	}
+	t.steps.start = o.Start
+	if t.steps.start.IsZero() {
+		t.steps.start = t.now()
 	}
 	if t.width <= 0 {
 		t.width = defaultWidth
@@ -143,6 +157,12 @@ func (t *ttyRenderer) endLine() {
 	t.flush()
 }
 
+// summary writes the step times at the end of the build.
+func (t *ttyRenderer) summary(failed bool) {
+	t.buf.WriteString(t.steps.summary(t.now(), failed, t.limit))
+	t.flush()
+}
+
 func (t *ttyRenderer) message(m *Message) {
 	defer t.flush()
 	if m.Progress != nil && m.Stream == "" {
@@ -153,8 +173,12 @@ func (t *ttyRenderer) message(m *Message) {
 	// progress starts a new block below this output.
 	clear(t.block)
 	if m.Stream != "" {
-		t.buf.WriteString(m.Stream)
-		if ends, ok := endsWithNewline(m.Stream); ok {
+		text := streamText(m, t.o.Options)
+		if !t.midLine {
+			t.steps.see(text, t.now())
+		}
+		t.buf.WriteString(text)
+		if ends, ok := endsWithNewline(text); ok {
 			t.midLine = !ends
 		}
 		return

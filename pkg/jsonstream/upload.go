@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
+	units "github.com/docker/go-units"
 	"github.com/morikuni/aec"
 )
 
@@ -22,20 +25,32 @@ const (
 //
 //	Sending build context to Docker daemon  12.8MB (34.2MB/s)
 //
-// where the rate covers the last second. When the upload ends the line is
+// where the rate covers the last second; once the total is known
+// (SetTotal), with it, the share done and the time left at that rate:
+//
+//	Sending build context to Docker daemon  12.8MB/149.1MB   8% 34.2MB/s 4s left
+//
+// When the upload ends the line is
 // drawn once more with docker's text followed, for uploads that took a
 // second or more, by the duration and the average rate:
 //
 //	Sending build context to Docker daemon  149.1MB in 4.4s (33.9MB/s)
 //
 // and ended with "\r\n". Pipes keep docker's FinalLine.
+//
+// A redrawn line fits in the terminal's width less one column: one that
+// wrapped would leave a row behind at every redraw. Where the whole line
+// does not fit the numbers are shown without the action, cut if need be;
+// the final line is not redrawn and is written whole.
 type UploadMeter struct {
 	w      io.Writer
 	action string
+	width  int
 	now    func() time.Time
 
 	mu       sync.Mutex
 	n        int64
+	total    int64 // 0: unknown
 	started  bool
 	start    time.Time
 	lastDraw time.Time
@@ -48,14 +63,15 @@ type uploadSample struct {
 	n int64
 }
 
-// NewUploadMeter returns a meter that writes its line to w, starting with
-// action (docker's is "Sending build context to Docker daemon"); now is
-// its clock.
-func NewUploadMeter(w io.Writer, action string, now func() time.Time) *UploadMeter {
+// NewUploadMeter returns a meter that writes its line to w, a terminal
+// width columns wide (0: unknown, nothing is cut), starting with action
+// (docker's is "Sending build context to Docker daemon"); now is its
+// clock.
+func NewUploadMeter(w io.Writer, action string, width int, now func() time.Time) *UploadMeter {
 	if now == nil {
 		now = time.Now
 	}
-	return &UploadMeter{w: w, action: action, now: now}
+	return &UploadMeter{w: w, action: action, width: width, now: now}
 }
 
 // Wrap returns a reader that counts what is read from r into the meter.
@@ -122,7 +138,48 @@ func (m *UploadMeter) add(total int64) {
 	}
 	from := m.samples[0]
 	m.samples = append(m.samples, uploadSample{t: now, n: m.n})
-	m.draw(m.action + " " + HumanSize(m.n) + " (" + rate(m.n-from.n, now.Sub(from.t)) + ")")
+	m.draw(m.liveLine(m.details(m.n-from.n, now.Sub(from.t))))
+}
+
+// SetTotal gives the meter the size of the whole upload, which a walk of
+// the context running beside it has found; 0 leaves it unknown.
+func (m *UploadMeter) SetTotal(n int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.total = n
+}
+
+// details is what the live line says after the action, for the recent n
+// bytes in d.
+func (m *UploadMeter) details(n int64, d time.Duration) string {
+	if m.total <= 0 || m.n > m.total {
+		return HumanSize(m.n) + " (" + rate(n, d) + ")"
+	}
+	// Without the rate's parentheses the line fits in 80 columns.
+	s := fmt.Sprintf("%s/%s %3d%% %s", HumanSize(m.n), units.HumanSize(float64(m.total)), m.n*100/m.total, rate(n, d))
+	if n > 0 && d > 0 {
+		left := time.Duration(float64(m.total-m.n) / float64(n) * float64(d))
+		s += " " + left.Round(time.Second).String() + " left"
+	}
+	return s
+}
+
+// liveLine is a redrawn line: the action and details when they fit in the
+// width, else the details alone, cut to fit.
+func (m *UploadMeter) liveLine(details string) string {
+	line := m.action + " " + details
+	if m.width <= 0 || utf8.RuneCountInString(line) < m.width {
+		return line
+	}
+	return cut(strings.TrimLeft(details, " "), m.width-1)
+}
+
+// cut shortens s to at most n runes.
+func cut(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:max(n, 0)])
+	}
+	return s
 }
 
 // draw replaces the current line with line.

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -76,9 +77,15 @@ func repeat(times, n int, step time.Duration) []chunk {
 // upload runs chunks through a meter and returns what it wrote.
 func upload(t *testing.T, chunks []chunk, readErr error) (string, *UploadMeter) {
 	t.Helper()
+	return uploadWidth(t, chunks, readErr, 0)
+}
+
+// uploadWidth is upload on a terminal width columns wide.
+func uploadWidth(t *testing.T, chunks []chunk, readErr error, width int) (string, *UploadMeter) {
+	t.Helper()
 	clock := &fakeClock{t: frozen}
 	var out bytes.Buffer
-	m := NewUploadMeter(&out, sending, clock.Now)
+	m := NewUploadMeter(&out, sending, width, clock.Now)
 	r := m.Wrap(&pacedReader{clock: clock, chunks: chunks, err: readErr})
 	buf := make([]byte, 8<<20)
 	for {
@@ -127,6 +134,96 @@ func TestUploadMeterSteady(t *testing.T) {
 	s.Write([]byte(out))
 	if diff := cmp.Diff([]string{sending + "     60MB in 3s (20MB/s)"}, s.Lines()); diff != "" {
 		t.Errorf("screen (-want +got):\n%s", diff)
+	}
+}
+
+// TestUploadMeterTotal: once the total is known the live line shows it,
+// the share done and the time left at the live rate; a total that the
+// upload outgrows is not shown any more; the final line is docker's.
+func TestUploadMeterTotal(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		total int64
+		after int // draws before SetTotal
+		want  map[int]string
+	}{
+		{"known from the start", 60_000_000, 0, map[int]string{
+			0:  sending + "      2MB/60MB   3% 20MB/s 3s left",
+			14: sending + "     30MB/60MB  50% 20MB/s 2s left",
+			28: sending + "     58MB/60MB  96% 20MB/s 0s left",
+			29: sending + "     60MB/60MB 100% 20MB/s 0s left",
+			30: sending + "     60MB in 3s (20MB/s)\r\n",
+		}},
+		{"known after 5 draws", 60_000_000, 5, map[int]string{
+			4: sending + "     10MB (20MB/s)",
+			5: sending + "     12MB/60MB  20% 20MB/s 2s left",
+		}},
+		{"outgrown", 40_000_000, 0, map[int]string{
+			19: sending + "     40MB/40MB 100% 20MB/s 0s left",
+			20: sending + "     42MB (20MB/s)",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clock := &fakeClock{t: frozen}
+			var out bytes.Buffer
+			m := NewUploadMeter(&out, sending, 0, clock.Now)
+			r := m.Wrap(&pacedReader{clock: clock, chunks: repeat(60, 1_000_000, 50*time.Millisecond)})
+			if tc.after == 0 {
+				m.SetTotal(tc.total)
+			}
+			buf := make([]byte, 1<<20)
+			for {
+				if tc.after > 0 && strings.Count(out.String(), "\r\x1b[2K") == tc.after {
+					m.SetTotal(tc.total)
+				}
+				if _, err := r.Read(buf); err != nil {
+					break
+				}
+			}
+			got := draws(out.String())
+			for i, want := range tc.want {
+				if got[i] != want {
+					t.Errorf("draw %d = %q, want %q", i, got[i], want)
+				}
+			}
+		})
+	}
+}
+
+// TestUploadMeterNarrow: in a terminal too narrow for the line, each
+// redraw shows the numbers in width-1 columns and replaces the last one;
+// what stays on the screen is the final line, wrapped.
+func TestUploadMeterNarrow(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		width     int
+		wantDraw0 string
+	}{
+		{80, sending + "      2MB (20MB/s)"},
+		{40, "2MB (20MB/s)"},
+		{10, "2MB (20MB"},
+	} {
+		out, _ := uploadWidth(t, repeat(60, 1_000_000, 50*time.Millisecond), nil, tc.width)
+		got := draws(out)
+		if got[0] != tc.wantDraw0 {
+			t.Errorf("width %d: first draw %q, want %q", tc.width, got[0], tc.wantDraw0)
+		}
+		for i, d := range got[:len(got)-1] {
+			if n := utf8.RuneCountInString(d); n > tc.width-1 {
+				t.Errorf("width %d: draw %d has %d columns: %q", tc.width, i, n, d)
+			}
+		}
+		s := newScreen(t, tc.width)
+		s.Write([]byte(out))
+		final := sending + "     60MB in 3s (20MB/s)"
+		if diff := cmp.Diff([]string{final}, s.Lines()); diff != "" {
+			t.Errorf("width %d: screen (-want +got):\n%s", tc.width, diff)
+		}
+		if rows, want := len(s.lines)-1, (len(final)+tc.width-1)/tc.width; rows != want {
+			t.Errorf("width %d: %d rows written, want the final line's %d", tc.width, rows, want)
+		}
 	}
 }
 
@@ -187,7 +284,7 @@ func TestUploadMeterError(t *testing.T) {
 func TestUploadMeterFinishBeforeRead(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	m := NewUploadMeter(&out, sending, (&fakeClock{t: frozen}).Now)
+	m := NewUploadMeter(&out, sending, 0, (&fakeClock{t: frozen}).Now)
 	m.Finish()
 	m.Finish()
 	if want := "\r\x1b[2K" + sending + "       0B\r\n"; out.String() != want {
@@ -201,7 +298,7 @@ func TestUploadMeterFinishBeforeRead(t *testing.T) {
 func TestUploadMeterFinishDuringUpload(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer // written under the meter's lock
-	m := NewUploadMeter(&out, sending, nil)
+	m := NewUploadMeter(&out, sending, 0, nil)
 	r := m.Wrap(&endless{})
 	done := make(chan struct{})
 	go func() {
@@ -211,6 +308,7 @@ func TestUploadMeterFinishDuringUpload(t *testing.T) {
 			_, _ = r.Read(buf)
 		}
 	}()
+	m.SetTotal(1 << 30)
 	m.Finish()
 	<-done
 	got := out.String()
