@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"github.com/mybuild/mybuild/internal/testbed"
 	"io"
 	"net"
 	"os"
@@ -35,6 +36,12 @@ func needEngine29(t *testing.T) string {
 		}
 		t.Skip(msg)
 	}
+	// Other suites prune Engine 29's build cache: not while this test runs.
+	release, err := testbed.Lock("engine29")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(release)
 	return "unix://" + sock
 }
 

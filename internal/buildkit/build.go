@@ -42,6 +42,7 @@ func Build(ctx context.Context, b *Builder, r *Request) error {
 		return &Error{Err: err}
 	}
 	logs := &deferredLog{w: r.Stderr}
+	defer routeLibraryLogs(logs)()
 	p, err := newPrinter(r.Stderr, o.progressMode, b, r.Debug, func(p *printer) {
 		logs.flush()
 		printWarnings(r.Stderr, p.warnings, o.progressMode, r.Debug)
@@ -374,7 +375,11 @@ func (l *deferredLog) warn(msg string, err error) {
 	if err != nil {
 		line += ": " + err.Error()
 	}
-	line += "\n"
+	l.line(line + "\n")
+}
+
+// line prints s now, or once the display has ended.
+func (l *deferredLog) line(line string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.flushed {

@@ -36,8 +36,10 @@ type Node struct {
 	// DefaultLoad loads the image into Daemon when no output is given
 	// (the remote driver's default-load option).
 	DefaultLoad bool
-	// waitReady: the node may still be starting; wait for it (bounded).
+	// waitReady: the node may still be starting; wait for it (bounded),
+	// and diagnose says why it cannot be reached when it never answers.
 	waitReady bool
+	diagnose  func(ctx context.Context) error
 	// ProxyArgs are config.json's proxies for the node's daemon, sent as
 	// build arguments the user did not set.
 	ProxyArgs map[string]string

@@ -106,6 +106,15 @@ func RemoteNode(name, endpoint string, platforms []ocispecs.Platform, driverOpts
 		return client.New(ctx, endpoint, opts...)
 	}
 	n.waitReady = true
+	n.diagnose = func(ctx context.Context) error {
+		dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		conn, err := dialRemote(dctx, endpoint, tlsCfg)
+		if err == nil {
+			conn.Close()
+		}
+		return err
+	}
 	return n, nil
 }
 
@@ -185,10 +194,16 @@ func (t *remoteTLS) config() (*tls.Config, error) {
 func tlsError(endpoint string, t *remoteTLS, err error) error {
 	msg := err.Error()
 	if t.cert == "" && (strings.Contains(msg, "certificate required") || strings.Contains(msg, "bad certificate") || strings.Contains(msg, "broken pipe") || strings.Contains(msg, "connection reset")) {
-		return errors.Errorf("TLS handshake with %s failed (%v): the builder asks for a client certificate, and this builder has none: create it with --driver-opt cert=…,key=…", endpoint, err)
+		return &handshakeError{errors.Errorf("TLS handshake with %s failed (%v): the builder asks for a client certificate, and this builder has none: create it with --driver-opt cert=…,key=…", endpoint, err)}
 	}
-	return errors.Wrapf(err, "TLS handshake with %s", endpoint)
+	return &handshakeError{errors.Wrapf(err, "TLS handshake with %s", endpoint)}
 }
+
+// handshakeError is a node that answers but whose TLS does not match the
+// builder's: waiting for it would not help.
+type handshakeError struct{ error }
+
+func (e *handshakeError) Unwrap() error { return e.error }
 
 // waitTimeout bounds the wait for a remote node that does not answer
 // (buildx's bootstrap of a remote driver).
@@ -201,30 +216,20 @@ func (n *Node) waitConnection(ctx context.Context, c *client.Client, p *printer)
 		return nil
 	}
 	return p.vertex("[internal] waiting for connection", func(func(*client.VertexStatus)) error {
+		var he *handshakeError
+		if derr := n.diagnose(ctx); errors.As(derr, &he) {
+			return fmt.Errorf("builder node %s at %s: %w", n.Name, n.Endpoint, derr)
+		}
 		wctx, cancel := context.WithTimeoutCause(ctx, waitTimeout, errors.WithStack(context.DeadlineExceeded))
 		defer cancel()
 		err := c.Wait(wctx)
 		if err != nil && ctx.Err() == nil {
-			return fmt.Errorf("builder node %s at %s did not answer within %s: %w", n.Name, n.Endpoint, waitTimeout, lastDialError(ctx, n.Endpoint, err))
+			// Why it does not answer, when a connection of our own can say.
+			if derr := n.diagnose(ctx); derr != nil {
+				err = derr
+			}
+			return fmt.Errorf("builder node %s at %s did not answer within %s: %w", n.Name, n.Endpoint, waitTimeout, err)
 		}
 		return err
 	})
-}
-
-// lastDialError is why a node cannot be reached, when a plain dial says
-// more than the timeout does.
-func lastDialError(ctx context.Context, endpoint string, err error) error {
-	network, addr, ok := strings.Cut(endpoint, "://")
-	if !ok || (network != "tcp" && network != "unix") {
-		return err
-	}
-	dctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	var d net.Dialer
-	conn, derr := d.DialContext(dctx, network, addr)
-	if derr != nil {
-		return derr
-	}
-	conn.Close()
-	return err
 }

@@ -293,8 +293,9 @@ func StartRegistry(dir, user, password string) (*Reg, error) {
 
 // PushBase builds a runnable busybox base image with buildctl on node
 // (nothing is pulled: FROM scratch, the machine's static busybox, its
-// applets installed by a RUN) and pushes it as ref.
-func PushBase(node *Node, ref string) error {
+// applets installed by a RUN) and pushes it as ref, with the registry
+// credentials of dockerConfig ("" for none).
+func PushBase(node *Node, ref, dockerConfig string) error {
 	dir, err := os.MkdirTemp("", "testbed-base")
 	if err != nil {
 		return err
@@ -311,12 +312,29 @@ func PushBase(node *Node, ref string) error {
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
 		return err
 	}
-	out, err := exec.Command(Buildctl(), "--addr", node.Unix, "build", "--frontend", "dockerfile.v0",
+	cmd := exec.Command(Buildctl(), "--addr", node.Unix, "build", "--frontend", "dockerfile.v0",
 		"--local", "context="+dir, "--local", "dockerfile="+dir,
 		"--opt", "force-network-mode=none",
-		"--output", "type=image,name="+ref+",push=true").CombinedOutput()
+		"--output", "type=image,name="+ref+",push=true")
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+dockerConfig)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("buildctl build of the base image: %v\n%s", err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// Lock holds an exclusive lock named name among the test processes of this
+// machine until release is called: suites that prune a shared daemon's
+// build cache and tests that count on that cache take it for the daemon.
+func Lock(name string) (release func(), err error) {
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), "mybuild-test-"+name+".lock"), os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil
 }

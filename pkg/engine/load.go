@@ -15,7 +15,7 @@ func (c *Client) LoadImage(ctx context.Context, archive io.Reader) (io.ReadClose
 	}
 	h := http.Header{}
 	h.Set("Content-Type", "application/x-tar")
-	resp, err := c.do(ctx, http.MethodPost, c.apiPath("/images/load"), url.Values{}, archive, h)
+	resp, err := c.do(ctx, http.MethodPost, c.apiPath("/images/load"), url.Values{"quiet": {"0"}}, archive, h)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,365 @@
+//go:build linux
+
+package builders
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// testCase is one invocation of both clients. In args, {who} is "tagref"
+// or "tagcand" (so that their images do not meet), {out} the client's own output
+// directory, {reg} and {authreg} the registries.
+type testCase struct {
+	name  string
+	host  string   // -H for both (the daemon --load loads into)
+	env   []string // more environment for both
+	files map[string]string
+	pre   [][]string // run first by each client, not compared (a cache to reuse)
+	args  []string
+	// artifact is what the run left, as compared ("" when nothing).
+	artifact func(who, out string) string
+	// daemons the case needs running.
+	daemons []string
+	// images are removed from host before each client runs ({who} as in
+	// args): a layer the daemon already has loads without progress.
+	images []string
+	// differs, when set, replaces the comparison of a deliberate difference
+	// (README): it checks each client's run itself.
+	differs func(t *testing.T, ref, cand run)
+}
+
+type run struct {
+	code           int
+	stdout, stderr string
+	took           time.Duration
+	artifact       string
+}
+
+const plainDockerfile = "FROM scratch\nCOPY a.txt /\nLABEL org.example=builders\n"
+
+func runDockerfile(reg string) string {
+	return "FROM " + reg + "/base:1\nRUN --mount=type=cache,target=/c echo cached >/c/x && cp /c/x /from-cache\nCOPY a.txt /\n"
+}
+
+func TestBuilders(t *testing.T) {
+	need(t)
+	reg, authreg := bed.reg.Addr, bed.authReg.Addr
+	open := registry{addr: reg}
+	withAuth := registry{addr: authreg, user: regUser, pass: regPassword}
+	files := map[string]string{"Dockerfile": plainDockerfile, "a.txt": "a\n"}
+	runFiles := map[string]string{"Dockerfile": runDockerfile(reg), "a.txt": "a\n"}
+	keyPath := filepath.Join(bed.dir, "id_ed25519")
+	if _, err := os.Stat(keyPath); err != nil {
+		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keyPath).CombinedOutput(); err != nil {
+			t.Fatalf("ssh-keygen: %v %s", err, out)
+		}
+	}
+	cases := []testCase{
+		{name: "no output warns", files: files, args: []string{"--builder", "single", "."}},
+		{name: "unix socket builder", files: files, args: []string{"--builder", "sock", "."}},
+		{name: "BUILDX_BUILDER", files: files, env: []string{"BUILDX_BUILDER=single"}, args: []string{"."}},
+		{name: "local output", files: files, args: []string{"--builder", "single", "-o", "type=local,dest={out}/d", "."},
+			artifact: func(who, out string) string { return treeView(filepath.Join(out, "d")) }},
+		{name: "tar output", files: files, args: []string{"--builder", "single", "-o", "type=tar,dest={out}/x.tar", "."},
+			artifact: func(who, out string) string { return tarView(filepath.Join(out, "x.tar")) }},
+		{name: "oci output", files: files, args: []string{"--builder", "single", "-o", "type=oci,dest={out}/x.tar", "."},
+			artifact: func(who, out string) string { return tarView(filepath.Join(out, "x.tar")) }},
+		{name: "docker output", files: files, args: []string{"--builder", "single", "-o", "type=docker,dest={out}/x.tar", "-t", "app:{who}", "."},
+			artifact: func(who, out string) string { return tarView(filepath.Join(out, "x.tar")) }},
+		{name: "load into Engine 29", host: engine29, daemons: []string{engine29}, files: files,
+			args: []string{"--builder", "single", "--load", "-t", "mybuild-builders:{who}", "."}, images: []string{"mybuild-builders:{who}"},
+			artifact: func(who, _ string) string { return loaded(engine29, "mybuild-builders:"+who) }},
+		{name: "load into Engine 20.10", host: engine20, daemons: []string{engine20}, files: files,
+			args: []string{"--builder", "single", "--load", "-t", "mybuild-builders:{who}", "."}, images: []string{"mybuild-builders:{who}"},
+			artifact: func(who, _ string) string { return loaded(engine20, "mybuild-builders:"+who) }},
+		{name: "default-load builder", host: engine29, daemons: []string{engine29}, files: files,
+			args: []string{"--builder", "loader", "-t", "mybuild-builders-dl:{who}", "."}, images: []string{"mybuild-builders-dl:{who}"},
+			artifact: func(who, _ string) string { return loaded(engine29, "mybuild-builders-dl:"+who) }},
+		{name: "push with RUN", files: runFiles, args: []string{"--builder", "single", "--network", "none", "--push", "-t", reg + "/app:{who}", "."},
+			artifact: func(who, _ string) string { return imageView(open, "app", who) }},
+		{name: "output type=image push", files: files, args: []string{"--builder", "single", "-o", "type=image,name=" + reg + "/img:{who},push=true", "."},
+			artifact: func(who, _ string) string { return imageView(open, "img", who) }},
+		{name: "output type=registry", files: files, args: []string{"--builder", "single", "-o", "type=registry,name=" + reg + "/regout:{who}", "."},
+			artifact: func(who, _ string) string { return imageView(open, "regout", who) }},
+		{name: "push without provenance", files: files, args: []string{"--builder", "single", "--provenance=false", "--push", "-t", reg + "/noprov:{who}", "."},
+			artifact: func(who, _ string) string { return imageView(open, "noprov", who) }},
+		{name: "two nodes, two platforms, one manifest list", files: files,
+			args:     []string{"--builder", "fleet", "--platform", "linux/amd64,linux/arm64", "--push", "-t", reg + "/multi:{who}", "."},
+			artifact: func(who, _ string) string { return imageView(open, "multi", who) }},
+		{name: "two nodes, annotations on the index", files: files,
+			args:     []string{"--builder", "fleet", "--platform", "linux/amd64,linux/arm64", "--annotation", "index:org.example.note=two", "--push", "-t", reg + "/annotated:{who}", "."},
+			artifact: func(who, _ string) string { return imageView(open, "annotated", who) }},
+		{name: "the arm64 node builds arm64", files: files, args: []string{"--builder", "fleet", "--platform", "linux/arm64", "-o", "type=oci,dest={out}/x.tar", "."},
+			artifact: func(who, out string) string { return tarView(filepath.Join(out, "x.tar")) }},
+		{name: "two nodes refuse an oci tar", files: files, args: []string{"--builder", "fleet", "--platform", "linux/amd64,linux/arm64", "-o", "type=oci,dest={out}/x.tar", "."}},
+		{name: "two nodes cannot load a list into Engine 29", host: engine29, daemons: []string{engine29}, files: files,
+			args: []string{"--builder", "fleet", "--platform", "linux/amd64,linux/arm64", "--load", "."}},
+		{name: "registry cache reused by another node", files: runFiles,
+			pre:  [][]string{{"--builder", "single", "--network", "none", "--cache-to", "type=registry,ref=" + reg + "/cache:{who},mode=max", "."}},
+			args: []string{"--builder", "second", "--network", "none", "--cache-from", "type=registry,ref=" + reg + "/cache:{who}", "-o", "type=local,dest={out}/d", "."},
+			artifact: func(who, out string) string {
+				return treeView(filepath.Join(out, "d", "from-cache")) + imageView(open, "cache", who)
+			}},
+		{name: "local cache reused by another node", files: runFiles,
+			pre:      [][]string{{"--builder", "single", "--network", "none", "--cache-to", "type=local,dest={out}/cache,mode=max", "."}},
+			args:     []string{"--builder", "second", "--network", "none", "--cache-from", "type=local,src={out}/cache", "."},
+			artifact: func(who, out string) string { return treeView(filepath.Join(out, "cache")) }},
+		{name: "inline cache", files: runFiles,
+			args:     []string{"--builder", "single", "--network", "none", "--build-arg", "BUILDKIT_INLINE_CACHE=1", "--push", "-t", reg + "/inline:{who}", "."},
+			artifact: func(who, _ string) string { return imageView(open, "inline", who) }},
+		{name: "secret on a remote node",
+			files: map[string]string{"Dockerfile": "FROM " + reg + "/base:1\nRUN --mount=type=secret,id=tok cat /run/secrets/tok\n", "tok": "remote-secret\n"},
+			args:  []string{"--builder", "single", "--network", "none", "--secret", "id=tok,src=tok", "."}},
+		{name: "missing secret", files: map[string]string{"Dockerfile": "FROM " + reg + "/base:1\nRUN --mount=type=secret,id=tok,required=true cat /run/secrets/tok\n"},
+			args: []string{"--builder", "single", "--network", "none", "."}},
+		{name: "ssh on a remote node",
+			files: map[string]string{"Dockerfile": "FROM " + reg + "/base:1\nRUN --mount=type=ssh test -S $SSH_AUTH_SOCK && echo agent\n"},
+			args:  []string{"--builder", "single", "--network", "none", "--ssh", "default=" + keyPath, "."}},
+		{name: "named context on a remote node",
+			files:    map[string]string{"Dockerfile": "FROM scratch\nCOPY --from=extra b.txt /\n", "extra/b.txt": "b\n"},
+			args:     []string{"--builder", "single", "--build-context", "extra=extra", "-o", "type=local,dest={out}/d", "."},
+			artifact: func(who, out string) string { return treeView(filepath.Join(out, "d")) }},
+		{name: "failing RUN", files: map[string]string{"Dockerfile": "FROM " + reg + "/base:1\nRUN echo out && exit 3\n"},
+			args: []string{"--builder", "single", "--network", "none", "."}},
+		{name: "credentials: pull and push with auth", files: map[string]string{"Dockerfile": "FROM " + authreg + "/base:1\nCOPY a.txt /\n", "a.txt": "a\n"},
+			args:     []string{"--builder", "single", "--push", "-t", authreg + "/private:{who}", "."},
+			artifact: func(who, _ string) string { return imageView(withAuth, "private", who) }},
+		{name: "credentials: a credential helper", env: helperEnv(t, authreg), files: map[string]string{"Dockerfile": "FROM " + authreg + "/base:1\nCOPY a.txt /\n", "a.txt": "a\n"},
+			args:     []string{"--builder", "single", "--push", "-t", authreg + "/helped:{who}", "."},
+			artifact: func(who, _ string) string { return imageView(withAuth, "helped", who) }},
+		{name: "credentials: none for a registry that asks", env: []string{"DOCKER_CONFIG=" + emptyConfig(t), "BUILDX_CONFIG=" + filepath.Join(bed.config, "buildx")},
+			files: map[string]string{"Dockerfile": "FROM " + authreg + "/base:1\n"}, args: []string{"--builder", "single", "."}},
+		{name: "unknown builder", files: files, args: []string{"--builder", "nosuch", "."}},
+		{name: "wrong CA", files: files, args: []string{"--builder", "badca", "."},
+			differs: func(t *testing.T, ref, cand run) {
+				if ref.code != 1 || cand.code != 1 {
+					t.Errorf("exit codes %d (docker) and %d (mybuild), want 1 and 1", ref.code, cand.code)
+				}
+				if !strings.Contains(cand.stderr, "certificate signed by unknown authority") || cand.took > 10*time.Second {
+					t.Errorf("mybuild took %v and does not say the CA does not match:\n%s", cand.took, cand.stderr)
+				}
+			}},
+		{name: "no client certificate", files: files, args: []string{"--builder", "nocert", "."},
+			differs: func(t *testing.T, ref, cand run) {
+				if ref.code != 1 || cand.code != 1 {
+					t.Errorf("exit codes %d (docker) and %d (mybuild), want 1 and 1", ref.code, cand.code)
+				}
+				if !strings.Contains(cand.stderr, "client certificate") || cand.took > 10*time.Second {
+					t.Errorf("mybuild does not say that a client certificate is missing:\n%s", cand.stderr)
+				}
+			}},
+		{name: "a node that does not answer", files: files, args: []string{"--builder", "down", "."},
+			differs: func(t *testing.T, ref, cand run) {
+				if ref.code != 1 || cand.code != 1 {
+					t.Errorf("exit codes %d (docker) and %d (mybuild), want 1 and 1", ref.code, cand.code)
+				}
+				if cand.took > 25*time.Second {
+					t.Errorf("mybuild waited %v for a node that does not answer, want about 20 s as buildx", cand.took)
+				}
+				if !strings.Contains(cand.stderr, "[internal] waiting for connection") || !strings.Contains(cand.stderr, "did not answer within 20s") || !strings.Contains(cand.stderr, "connection refused") {
+					t.Errorf("mybuild's error does not name the node and why:\n%s", cand.stderr)
+				}
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			need(t, tc.daemons...)
+			ctxDir := t.TempDir()
+			for name, content := range tc.files {
+				p := filepath.Join(ctxDir, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ref := runClient(t, tc, ctxDir, "ref")
+			cand := runClient(t, tc, ctxDir, "cand")
+			if tc.differs != nil {
+				tc.differs(t, ref, cand)
+				return
+			}
+			if ref.code != cand.code {
+				t.Errorf("exit code: docker %d, mybuild %d", ref.code, cand.code)
+			}
+			if diff := cmp.Diff(ref.stdout, cand.stdout); diff != "" {
+				t.Errorf("stdout (-docker +mybuild):\n%s", diff)
+			}
+			if diff := cmp.Diff(parseProgress(ref.stderr), parseProgress(cand.stderr)); diff != "" {
+				t.Errorf("progress (-docker +mybuild):\n%s", diff)
+			}
+			if diff := cmp.Diff(ref.artifact, cand.artifact); diff != "" {
+				t.Errorf("what the build left (-docker +mybuild):\n%s", diff)
+			}
+			if t.Failed() {
+				if ref.artifact != cand.artifact {
+					t.Logf("docker left:\n%s\nmybuild left:\n%s", ref.artifact, cand.artifact)
+				}
+				t.Logf("docker: exit %d\n%s", ref.code, ref.stderr)
+				t.Logf("mybuild: exit %d\n%s", cand.code, cand.stderr)
+			}
+		})
+	}
+}
+
+// runClient runs tc's steps with one client from a clean cache on both
+// nodes, and returns its last step with who and the paths made alike.
+func runClient(t *testing.T, tc testCase, ctxDir, who string) run {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), who)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, img := range tc.images {
+		for _, w := range []string{"tagref", "tagcand"} {
+			rmi := exec.Command(dockerPath, "-H", tc.host, "rmi", "-f", strings.ReplaceAll(img, "{who}", w))
+			rmi.Env = bed.env()
+			_ = rmi.Run() // absent is fine
+		}
+	}
+	for _, b := range []string{"single", "second"} {
+		prune := exec.Command(dockerPath, "buildx", "prune", "--builder", b, "-af")
+		prune.Env = bed.env()
+		if o, err := prune.CombinedOutput(); err != nil {
+			t.Fatalf("prune %s: %v %s", b, err, o)
+		}
+	}
+	expand := func(args []string) []string {
+		var a []string
+		if tc.host != "" {
+			a = append(a, "-H", tc.host)
+		}
+		if who == "ref" {
+			a = append(a, "build")
+		}
+		for _, s := range args {
+			s = strings.ReplaceAll(s, "{who}", "tag"+who)
+			s = strings.ReplaceAll(s, "{out}", out)
+			a = append(a, s)
+		}
+		return a
+	}
+	bin := dockerPath
+	if who == "cand" {
+		bin = bed.mybuild
+	}
+	exec1 := func(args []string) run {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, expand(args)...)
+		cmd.Dir = ctxDir
+		cmd.Env = bed.env(tc.env...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		start := time.Now()
+		err := cmd.Run()
+		r := run{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}
+		if ee, ok := err.(*exec.ExitError); ok {
+			r.code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("%s: %v", bin, err)
+		}
+		return r
+	}
+	for _, p := range tc.pre {
+		if r := exec1(p); r.code != 0 {
+			t.Fatalf("%s: a first step failed: exit %d\n%s", who, r.code, r.stderr)
+		}
+	}
+	r := exec1(tc.args)
+	if tc.artifact != nil {
+		r.artifact = tc.artifact("tag"+who, out)
+	}
+	alike := func(s string) string {
+		s = strings.ReplaceAll(s, out, "OUT")
+		s = strings.ReplaceAll(s, "tag"+who, "WHO")
+		return strings.ReplaceAll(s, "docker buildx build", "mybuild")
+	}
+	r.stdout, r.stderr, r.artifact = alike(r.stdout), alike(r.stderr), alike(r.artifact)
+	return r
+}
+
+func treeView(p string) string {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return "missing"
+	}
+	if !fi.IsDir() {
+		b, _ := os.ReadFile(p)
+		return contentView(b)
+	}
+	tree, err := fileTree(p)
+	if err != nil {
+		return err.Error()
+	}
+	return listing(tree)
+}
+
+// listing is a tree as sorted "name: content" lines (cmp.Diff's output is
+// not stable from run to run).
+func listing(tree map[string]string) string {
+	names := make([]string, 0, len(tree))
+	for n := range tree {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&b, "%s: %s\n", n, tree[n])
+	}
+	return b.String()
+}
+
+func tarView(p string) string {
+	tree, err := tarTree(p)
+	if err != nil {
+		return err.Error()
+	}
+	return listing(tree)
+}
+
+func imageView(r registry, repo, who string) string {
+	v, err := r.image(repo, who)
+	if err != nil {
+		return err.Error()
+	}
+	return v
+}
+
+// helperEnv is a docker config whose credentials for host come from a
+// credential helper (docker-credential-bedtest on PATH) and buildx's store
+// of the bed (BUILDX_CONFIG).
+func helperEnv(t *testing.T, host string) []string {
+	dir := filepath.Join(bed.dir, "helper-config")
+	bin := filepath.Join(bed.dir, "helper-bin")
+	_ = os.MkdirAll(dir, 0o700)
+	_ = os.MkdirAll(bin, 0o755)
+	script := "#!/bin/sh\ncase \"$1\" in get) read -r host; printf '{\"ServerURL\":\"%s\",\"Username\":\"" + regUser + "\",\"Secret\":\"" + regPassword + "\"}' \"$host\" ;; list) echo '{}' ;; *) exit 1 ;; esac\n"
+	if err := os.WriteFile(filepath.Join(bin, "docker-credential-bedtest"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"credHelpers":{"`+host+`":"bedtest"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Symlink(filepath.Join(bed.config, "cli-plugins"), filepath.Join(dir, "cli-plugins"))
+	return []string{"DOCKER_CONFIG=" + dir, "BUILDX_CONFIG=" + filepath.Join(bed.config, "buildx"), "PATH=" + bin + ":" + os.Getenv("PATH")}
+}
+
+func emptyConfig(t *testing.T) string {
+	dir := filepath.Join(bed.dir, "empty-config")
+	_ = os.MkdirAll(dir, 0o700)
+	_ = os.Symlink(filepath.Join(bed.config, "cli-plugins"), filepath.Join(dir, "cli-plugins"))
+	return dir
+}
