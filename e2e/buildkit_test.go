@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"github.com/mybuild/mybuild/internal/testbed"
 	"io"
 	"net"
 	"os"
@@ -18,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mybuild/mybuild/internal/testbed"
 )
 
 // Engine 29 (scripts/test-engine29.sh): BuildKit built in, Builder-Version 2.
