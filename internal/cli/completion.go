@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/mybuild/mybuild/pkg/buildcontext"
 	"github.com/mybuild/mybuild/pkg/dockercontext"
@@ -131,8 +132,13 @@ func registerCompletions(cmd *cobra.Command, o *BuildOptions) {
 		return contextNames(configDir(o)), cobra.ShellCompDirectiveNoFileComp
 	})
 	if cmd.Flags().Lookup("progress") != nil {
-		_ = cmd.RegisterFlagCompletionFunc("progress", fixed("auto", "tty", "plain", "quiet"))
+		modes := []string{"auto", "tty", "plain", "quiet"}
+		if cmd.Flags().Lookup("secret") != nil { // BuildKit's modes
+			modes = append(modes, "rawjson", "none")
+		}
+		_ = cmd.RegisterFlagCompletionFunc("progress", fixed(modes...))
 	}
+	_ = cmd.RegisterFlagCompletionFunc("call", fixed("build", "check", "outline", "targets"))
 	// The hook for BuildKit's --builder, once it is a flag: the builders of
 	// buildx's store (BUILDX_CONFIG, when it is read, moves that store).
 	if cmd.Flags().Lookup("builder") != nil {
@@ -140,6 +146,29 @@ func registerCompletions(cmd *cobra.Command, o *BuildOptions) {
 			return builderNames(configDir(o)), cobra.ShellCompDirectiveNoFileComp
 		})
 	}
+}
+
+// mergeBuildKitFlags makes the classic flag set complete a BuildKit line:
+// BuildKit's flags it lacks are added, and the classic flags BuildKit
+// hides are hidden, so a Tab offers what docker build with buildx offers,
+// with the classic command's value completions.
+func mergeBuildKitFlags(classic, bk *pflag.FlagSet) {
+	bk.VisitAll(func(fl *pflag.Flag) {
+		if fl.Name == "version" || fl.Name == "help" {
+			return
+		}
+		if c := classic.Lookup(fl.Name); c != nil {
+			c.Hidden = fl.Hidden
+			c.Usage = fl.Usage
+			return
+		}
+		classic.AddFlag(fl)
+	})
+}
+
+// completing reports a line that cobra's completion command handles.
+func completing(args []string) bool {
+	return len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd)
 }
 
 func configDir(o *BuildOptions) string {

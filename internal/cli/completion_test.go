@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/mybuild/mybuild/internal/iostreams"
+	"github.com/mybuild/mybuild/pkg/engine/enginetest"
 )
 
 var updateCompletions = flag.Bool("update-completions", false, "rewrite completions/")
@@ -130,5 +132,59 @@ func TestTargetCompletion(t *testing.T) {
 		if out, _, _ := run(t, tc.args...); out != tc.want {
 			t.Errorf("%q: completions %q, want %q", tc.args, out, tc.want)
 		}
+	}
+}
+
+// TestBuildKitCompletion: a Tab completes what the build would take —
+// BuildKit's flags unless DOCKER_BUILDKIT turns it off — and never asks the
+// daemon (docker build with buildx guesses the same way for its help).
+func TestBuildKitCompletion(t *testing.T) {
+	d := enginetest.New(enginetest.WithBuilderVersion("2"))
+	host := "unix://" + d.ListenUnix(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch AS one\nFROM scratch AS two\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	complete := func(buildkit string, args ...string) string {
+		io, _, out, _ := iostreams.Test()
+		env := map[string]string{"DOCKER_BUILDKIT": buildkit}
+		f := &Factory{IO: io, Getenv: func(k string) string { return env[k] }, LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
+		args = append([]string{"__complete", "-H", host}, args...)
+		cmd := newCommand(context.Background(), f, args)
+		cmd.SetArgs(args)
+		cmd.SetOut(out)
+		if err := cmd.Execute(); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return out.String()
+	}
+	for _, tc := range []struct {
+		buildkit  string
+		args      []string
+		want, not []string
+	}{
+		{"", []string{"--s"}, []string{"--secret", "--ssh", "--sbom", "--shm-size"}, []string{"--squash", "--security-opt"}},
+		{"", []string{"--progress", ""}, []string{"plain", "rawjson", "none"}, nil},
+		{"", []string{"--call", ""}, []string{"check", "outline", "targets"}, nil},
+		{"", []string{dir, "--target", ""}, []string{"one", "two"}, nil},
+		{"", []string{"--li"}, []string{"--list-context"}, nil},
+		{"1", []string{"--o"}, []string{"--output"}, nil},
+		{"0", []string{"--s"}, []string{"--squash", "--security-opt"}, []string{"--secret", "--ssh"}},
+		{"0", []string{"--progress", ""}, []string{"plain"}, []string{"rawjson"}},
+	} {
+		got := complete(tc.buildkit, tc.args...)
+		for _, w := range tc.want {
+			if !strings.Contains(got, w+"\n") && !strings.Contains(got, w+"\t") {
+				t.Errorf("DOCKER_BUILDKIT=%q %v: completions %q lack %q", tc.buildkit, tc.args, got, w)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(got, n+"\n") || strings.Contains(got, n+"\t") {
+				t.Errorf("DOCKER_BUILDKIT=%q %v: completions %q offer %q", tc.buildkit, tc.args, got, n)
+			}
+		}
+	}
+	if calls := d.Calls(); len(calls) != 0 {
+		t.Errorf("the daemon was asked %d times, want never", len(calls))
 	}
 }

@@ -49,5 +49,8 @@ func writeHelp(w io.Writer, c *cobra.Command, width int) {
 	section("mybuild options (not in docker build)", "mybuild", true)
 	section("Global options (docker's; accepted anywhere on the line)", "global", true)
 	writeEnvironment(w)
+	if note := c.Annotations["help-note"]; note != "" {
+		fmt.Fprintf(w, "\n%s", note)
+	}
 	fmt.Fprintf(w, "\nRun '%s --version' for the version.\n", commandName)
 }

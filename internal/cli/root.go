@@ -29,6 +29,9 @@ type Factory struct {
 
 	configs  *configLoader
 	selected *selection // the builder chosen before the command ran
+	// completeBuildKit: the command completes a BuildKit line (see
+	// mergeBuildKitFlags).
+	completeBuildKit bool
 }
 
 // GlobalOptions are docker's top-level flags that matter to a build.
@@ -184,6 +187,9 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 	addGlobalFlags(cmd.Flags(), &o.Global, f.Getenv)
 	addBuildFlags(cmd.Flags(), o, f.Getenv)
 	addInspectFlags(cmd.Flags(), &o.Inspect)
+	if f.completeBuildKit {
+		mergeBuildKitFlags(cmd.Flags(), NewBuildKitCmd(f).Flags())
+	}
 	// Defined here so that cobra does not add its -v shorthand: docker
 	// build has none, and "-v /a:/b" must fail as an unknown flag.
 	cmd.Flags().Bool("version", false, "Print the version and quit")

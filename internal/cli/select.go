@@ -45,6 +45,15 @@ func newCommand(ctx context.Context, f *Factory, args []string) *cobra.Command {
 	if f.configs == nil {
 		f.configs = &configLoader{}
 	}
+	if completing(args) {
+		// A Tab never waits on the daemon: the builder is guessed as for
+		// --help.
+		f.completeBuildKit = buildkitHelp(f.Getenv)
+		return NewRootCmd(f, nil)
+	}
+	if helpAsked(args, f.Getenv) && buildkitHelp(f.Getenv) {
+		return newBuildKitHelpCmd(f)
+	}
 	if sel := chooseBuilder(ctx, f, args); sel != nil {
 		f.selected = sel
 		if sel.buildkit {
@@ -63,7 +72,7 @@ func newCommand(ctx context.Context, f *Factory, args []string) *cobra.Command {
 // found before the daemon is asked (the classic command reports them in
 // docker's order).
 func chooseBuilder(ctx context.Context, f *Factory, args []string) *selection {
-	g, builder, local := prescan(args, f.Getenv)
+	g, builder, local, _ := prescan(args, f.Getenv)
 	if local {
 		return nil
 	}
@@ -147,13 +156,13 @@ func buildkitRefusal(p engine.Ping) error {
 // prescan reads the global flags (and whether a mode that needs no daemon
 // is asked for) before the builder, and so the build flags, are known.
 // Flags it does not know are skipped; errors are left to the command.
-func prescan(args []string, getenv func(string) string) (g GlobalOptions, builder string, local bool) {
+func prescan(args []string, getenv func(string) string) (g GlobalOptions, builder string, local, help bool) {
 	fs := pflag.NewFlagSet("prescan", pflag.ContinueOnError)
 	fs.ParseErrorsWhitelist.UnknownFlags = true
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	addGlobalFlags(fs, &g, getenv)
-	var help, version bool
+	var version bool
 	var completion, list string
 	var explain stringList
 	fs.BoolVarP(&help, "help", "h", false, "")
@@ -164,11 +173,42 @@ func prescan(args []string, getenv func(string) string) (g GlobalOptions, builde
 	fs.Var(&explain, "explain-path", "")
 	fs.StringVar(&builder, "builder", "", "")
 	if err := fs.Parse(args); err != nil {
-		return g, "", true // a bad global flag: the classic command reports it
+		return g, "", true, false // a bad global flag: the classic command reports it
 	}
 	g.tlsVerifySet = fs.Changed("tlsverify")
 	g.tlsCertSet = fs.Changed("tlscert")
 	g.tlsKeySet = fs.Changed("tlskey")
 	local = help || version || fs.Changed("completion") || fs.Changed("list-context") || fs.Changed("explain-path")
-	return g, builder, local
+	return g, builder, local, help && !fs.Changed("completion")
+}
+
+// helpAsked reports --help (or -h) on a line the prescan can read.
+func helpAsked(args []string, getenv func(string) string) bool {
+	_, _, _, help := prescan(args, getenv)
+	return help
+}
+
+// buildkitHelp reports whether --help shows BuildKit's options: docker
+// build with buildx installed shows buildx's help unless DOCKER_BUILDKIT
+// turns BuildKit off, without asking the daemon.
+func buildkitHelp(getenv func(string) string) bool {
+	v := getenv("DOCKER_BUILDKIT")
+	if v == "" {
+		return true
+	}
+	on, err := strconv.ParseBool(v)
+	return err == nil && on
+}
+
+// newBuildKitHelpCmd is the BuildKit command with mybuild's own options
+// added, so that its help lists everything this line can take.
+func newBuildKitHelpCmd(f *Factory) *cobra.Command {
+	cmd := NewBuildKitCmd(f)
+	cmd.Annotations = map[string]string{"help-note": "The classic builder (DOCKER_BUILDKIT=0, or a daemon without BuildKit) takes\ndocker build's legacy options: DOCKER_BUILDKIT=0 " + commandName + " --help lists them.\n"}
+	NewRootCmd(f, nil).Flags().VisitAll(func(fl *pflag.Flag) {
+		if _, ours := fl.Annotations["mybuild"]; ours && cmd.Flags().Lookup(fl.Name) == nil {
+			cmd.Flags().AddFlag(fl)
+		}
+	})
+	return cmd
 }
