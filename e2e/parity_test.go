@@ -301,6 +301,16 @@ func TestParity(t *testing.T) {
 			hint:  "no file named Dockerfile in .; name the Dockerfile with -f, or send it on stdin with -f -",
 		},
 		{
+			name:  "RUN --mount (BuildKit only)",
+			files: map[string]string{"Dockerfile": base + "RUN --mount=type=cache,target=/c true\n"},
+			hint:  "this needs BuildKit, and the classic builder is building: run with DOCKER_BUILDKIT=1",
+		},
+		{
+			name:  "here-document (BuildKit only)",
+			files: map[string]string{"Dockerfile": base + "RUN <<EOF\necho hi\nEOF\n"},
+			hint:  "a here-document (<<EOF) needs BuildKit, and the classic builder is building: run with DOCKER_BUILDKIT=1",
+		},
+		{
 			name:  "missing context directory",
 			noTag: true,
 			path:  "does-not-exist",

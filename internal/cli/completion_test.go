@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	goio "io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -153,6 +154,7 @@ func TestBuildKitCompletion(t *testing.T) {
 		cmd := newCommand(context.Background(), f, args)
 		cmd.SetArgs(args)
 		cmd.SetOut(out)
+		cmd.SetErr(goio.Discard) // cobra's directive line
 		if err := cmd.Execute(); err != nil {
 			t.Fatalf("%v: %v", args, err)
 		}

@@ -7,11 +7,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/mybuild/mybuild/internal/opts"
 	"github.com/mybuild/mybuild/pkg/buildcontext"
 	"github.com/mybuild/mybuild/pkg/dockerignore"
 	"github.com/mybuild/mybuild/pkg/jsonstream"
@@ -55,8 +57,12 @@ func listFormatHint(format string) string {
 	return "use --list-context=" + format + " (a format needs the =)"
 }
 
-// flagHint suggests the flag one typo away from an unknown one.
+// flagHint suggests the flag one typo away from an unknown one, or
+// BuildKit for one of its flags that the classic builder does not take.
 func flagHint(fl *pflag.FlagSet, err error) string {
+	if h := buildkitFlagHint(err.Error()); h != "" {
+		return h
+	}
 	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
 	if !ok {
 		return ""
@@ -108,6 +114,9 @@ func buildHint(err error, o *BuildOptions) string {
 		return ""
 	}
 	msg := err.Error()
+	if h := buildkitHint(msg, o); h != "" {
+		return h
+	}
 	if !localDir(o.Context) {
 		switch {
 		case o.Context == "build" && strings.HasSuffix(msg, `path "build" not found`):
@@ -228,4 +237,74 @@ func excludedHint(msg string, o *BuildOptions) string {
 		return ""
 	}
 	return explainLine(v, local.Dir, dockerignore.FileName) + fmt.Sprintf(" (mybuild --explain-path %s %s)", v.Path, o.Context)
+}
+
+const needsBuildKit = "this needs BuildKit, and the classic builder is building: run with DOCKER_BUILDKIT=1"
+
+// buildkitFlagHint: the flag the classic builder did not know is one of
+// BuildKit's (--secret, -o, …).
+func buildkitFlagHint(msg string) string {
+	bk := pflag.NewFlagSet("buildkit", pflag.ContinueOnError)
+	addBuildKitFlags(bk, &buildkitOptions{ulimits: opts.NewUlimitOpt(nil)}, func(string) string { return "" })
+	var fl *pflag.Flag
+	if name, ok := strings.CutPrefix(msg, "unknown flag: --"); ok {
+		fl = bk.Lookup(name)
+	} else if m := unknownShorthand.FindStringSubmatch(msg); m != nil {
+		fl = bk.ShorthandLookup(m[1])
+	}
+	if fl == nil || fl.Hidden {
+		return ""
+	}
+	return "--" + fl.Name + " is BuildKit's, and the classic builder is building: run with DOCKER_BUILDKIT=1"
+}
+
+var unknownShorthand = regexp.MustCompile(`^unknown shorthand flag: '(.)' in `)
+
+// classicRefusals are the classic builder's answers to what only BuildKit
+// builds: an instruction option it refuses, a flag its parser does not know.
+var classicRefusals = regexp.MustCompile(`the --[a-z-]+ option requires BuildKit|dockerfile parse error (?:on )?line \d+: Unknown flag: (?:mount|network|security|link|chmod|checksum|parents|exclude|keep-git-dir|device)\b`)
+
+// heredocParse is the classic parser's error on a here-document's body.
+var heredocParse = regexp.MustCompile(`dockerfile parse error (?:on )?line (\d+): unknown instruction`)
+
+// buildkitHint names DOCKER_BUILDKIT=1 when the classic builder failed on
+// something only BuildKit builds (the daemon's message stays as it is).
+func buildkitHint(msg string, o *BuildOptions) string {
+	if classicRefusals.MatchString(msg) {
+		return needsBuildKit
+	}
+	if m := heredocParse.FindStringSubmatch(msg); m != nil && heredocBefore(o, m[1]) {
+		return "a here-document (<<EOF) " + needsBuildKit[len("this "):]
+	}
+	return ""
+}
+
+var heredocStart = regexp.MustCompile(`<<-?["']?[A-Za-z_][A-Za-z0-9_]*["']?`)
+
+// heredocBefore reports a here-document opened on an instruction line before
+// line n of the Dockerfile on disk.
+func heredocBefore(o *BuildOptions, line string) bool {
+	n, err := strconv.Atoi(line)
+	if err != nil || !localDir(o.Context) {
+		return false
+	}
+	local, err := buildcontext.ResolveLocal(o.Context, o.Dockerfile)
+	if err != nil || local.Dockerfile == "" {
+		return false
+	}
+	path := local.Dockerfile
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(local.Dir, path)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	lines := strings.Split(string(data), "\n")
+	for i := 0; i < n-1 && i < len(lines); i++ {
+		if heredocStart.MatchString(lines[i]) {
+			return true
+		}
+	}
+	return false
 }

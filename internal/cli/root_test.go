@@ -62,7 +62,7 @@ func TestFlagErrors(t *testing.T) {
 		wantCode int
 	}{
 		{"bad tag", []string{"-t", "UPPER", "."}, "invalid argument \"UPPER\" for \"-t, --tag\" flag: invalid reference format: repository name (library/UPPER) must be lowercase\n\nUsage:  mybuild [OPTIONS] PATH | URL | -\n\nRun 'mybuild --help' for more information\n", 125},
-		{"unknown flag (BuildKit only)", []string{"--secret", "id=x", "."}, "unknown flag: --secret\n\nUsage:  mybuild [OPTIONS] PATH | URL | -\n\nRun 'mybuild --help' for more information\n", 125},
+		{"unknown flag (BuildKit only)", []string{"--secret", "id=x", "."}, "unknown flag: --secret\n\nUsage:  mybuild [OPTIONS] PATH | URL | -\n\nRun 'mybuild --help' for more information\nhint: --secret is BuildKit's, and the classic builder is building: run with DOCKER_BUILDKIT=1\n", 125},
 		{"no argument", nil, "mybuild: 'mybuild' requires 1 argument\n\nUsage:  mybuild [OPTIONS] PATH | URL | -\n\nRun 'mybuild --help' for more information\n", 1},
 		{"two arguments", []string{"a", "b"}, "mybuild: 'mybuild' requires 1 argument\n\nUsage:  mybuild [OPTIONS] PATH | URL | -\n\nRun 'mybuild --help' for more information\n", 1},
 	} {
