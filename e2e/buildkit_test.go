@@ -125,12 +125,48 @@ func exportFiles(t *testing.T, h, img string) map[string]string {
 	return files
 }
 
-// countingProxy forwards tcp connections to target and counts the bytes
-// sent towards it.
+// countingProxy forwards tcp connections to target, counts the bytes sent
+// towards it and keeps each connection's first request head.
 type countingProxy struct {
-	ln   net.Listener
-	sent atomic.Int64
-	wg   sync.WaitGroup
+	ln    net.Listener
+	sent  atomic.Int64
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	heads []*headRecorder
+}
+
+// requests are the heads (request line and headers) of the first request
+// of every connection so far.
+func (p *countingProxy) requests() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, h := range p.heads {
+		out = append(out, h.head())
+	}
+	return out
+}
+
+// headRecorder keeps what was written up to the end of the first head.
+type headRecorder struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (h *headRecorder) Write(b []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !bytes.Contains(h.buf, []byte("\r\n\r\n")) && len(h.buf) < 16<<10 {
+		h.buf = append(h.buf, b[:min(len(b), 16<<10-len(h.buf))]...)
+	}
+	return len(b), nil
+}
+
+func (h *headRecorder) head() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	head, _, _ := bytes.Cut(h.buf, []byte("\r\n\r\n"))
+	return string(head) + "\r\n"
 }
 
 func newCountingProxy(t *testing.T, target string) *countingProxy {
@@ -152,8 +188,12 @@ func newCountingProxy(t *testing.T, target string) *countingProxy {
 				c.Close()
 				continue
 			}
+			rec := &headRecorder{}
+			p.mu.Lock()
+			p.heads = append(p.heads, rec)
+			p.mu.Unlock()
 			p.wg.Add(2)
-			go func() { defer p.wg.Done(); n, _ := io.Copy(u, c); p.sent.Add(n); u.Close() }()
+			go func() { defer p.wg.Done(); n, _ := io.Copy(u, io.TeeReader(c, rec)); p.sent.Add(n); u.Close() }()
 			go func() { defer p.wg.Done(); io.Copy(c, u); c.Close() }()
 		}
 	}()
