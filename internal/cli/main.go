@@ -10,11 +10,13 @@ import (
 	"syscall"
 
 	"github.com/mybuild/mybuild/internal/iostreams"
+	"github.com/mybuild/mybuild/internal/memtrim"
 )
 
 // Main runs mybuild with args (without the program name) and returns the
 // process exit status.
 func Main(args []string) int {
+	memtrim.Binary()
 	io := iostreams.System()
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
