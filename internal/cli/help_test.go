@@ -90,3 +90,24 @@ func TestHelpFollowsTheBuilder(t *testing.T) {
 		t.Errorf("the daemon was asked %d times, want never", len(calls))
 	}
 }
+
+// TestHelpRefusesABadBuildKitValue: docker build --help with a DOCKER_BUILDKIT
+// that is not a boolean fails as a build would, exit 1.
+func TestHelpRefusesABadBuildKitValue(t *testing.T) {
+	io, out, _, _ := iostreams.Test()
+	f := &Factory{IO: io, Getenv: func(k string) string {
+		if k == "DOCKER_BUILDKIT" {
+			return "bogus"
+		}
+		return ""
+	}, LookupEnv: func(string) (string, bool) { return "", false }}
+	cmd := newCommand(context.Background(), f, []string{"--help"})
+	cmd.SetArgs([]string{"--help"})
+	cmd.SetOut(out)
+	var stderr bytes.Buffer
+	code := exitCode(cmd.Execute(), &stderr)
+	want := "DOCKER_BUILDKIT environment variable expects boolean value: strconv.ParseBool: parsing \"bogus\": invalid syntax\n"
+	if code != 1 || stderr.String() != want || out.Len() != 0 {
+		t.Errorf("exit %d, stderr %q, stdout %d bytes; want exit 1, %q and no help", code, stderr.String(), out.Len(), want)
+	}
+}

@@ -51,8 +51,13 @@ func newCommand(ctx context.Context, f *Factory, args []string) *cobra.Command {
 		f.completeBuildKit = buildkitHelp(f.Getenv)
 		return NewRootCmd(f, nil)
 	}
-	if helpAsked(args, f.Getenv) && buildkitHelp(f.Getenv) {
-		return newBuildKitHelpCmd(f)
+	if helpAsked(args, f.Getenv) {
+		if err := checkBuildkitEnv(f.Getenv("DOCKER_BUILDKIT")); err != nil {
+			return failingCmd(err) // docker too refuses to show its help then
+		}
+		if buildkitHelp(f.Getenv) {
+			return newBuildKitHelpCmd(f)
+		}
 	}
 	if sel := chooseBuilder(ctx, f, args); sel != nil {
 		f.selected = sel
@@ -198,6 +203,17 @@ func buildkitHelp(getenv func(string) string) bool {
 	}
 	on, err := strconv.ParseBool(v)
 	return err == nil && on
+}
+
+// failingCmd only returns err, whatever its arguments.
+func failingCmd(err error) *cobra.Command {
+	cmd := &cobra.Command{
+		Use: commandName, SilenceErrors: true, SilenceUsage: true,
+		DisableFlagParsing: true,
+		RunE:               func(*cobra.Command, []string) error { return err },
+	}
+	cmd.SetHelpFunc(func(*cobra.Command, []string) {})
+	return cmd
 }
 
 // newBuildKitHelpCmd is the BuildKit command with mybuild's own options
