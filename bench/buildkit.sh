@@ -61,7 +61,8 @@ stop_daemon() {
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bkbench-bin.XXXXXX")
 trap 'rm -rf "$tmp"; stop_daemon' EXIT
-go build -o "$tmp/mybuild" ./cmd/mybuild
+# mybuild as released (.goreleaser.yaml): no cgo, -trimpath, -s -w.
+CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$tmp/mybuild" ./cmd/mybuild
 go build -o "$tmp/ctxbench" ./bench/cmd/ctxbench
 
 "$tmp/ctxbench" buildkit \
