@@ -27,6 +27,11 @@ import (
 // rebuild, a rebuild after one file changed, a cold build (build cache
 // pruned first), and mybuild's unchanged rebuild at 4× the files.
 
+// fileFraming bounds what sending one file adds to its bytes: the gRPC
+// message prefixes and protobuf fields of its DATA packet and of the empty
+// one that ends it (25 bytes, measured, for buildx and mybuild alike).
+const fileFraming = 64
+
 const bkDockerfile = "FROM mybuild-test/busybox\nCOPY . /app\n"
 
 type bkFlags struct {
@@ -611,20 +616,22 @@ func (rn *bkRunner) checks(st map[string]map[string]bkStats) []check {
 		if u, ok := st["unchanged"]; ok {
 			meta = median(u["mybuild"].files)
 		}
-		limit := meta + rn.changedSize
+		limit := meta + rn.changedSize + fileFraming
 		cs = append(cs, check{name: "one file changed: file transfer ≤ the file + the metadata", ok: meta > 0 && m <= limit,
-			detail: fmt.Sprintf("%d bytes vs %d (%d of the file + %d of an unchanged rebuild's)", m, limit, rn.changedSize, meta)})
+			detail: fmt.Sprintf("%d bytes vs %d (%d of the file + %d of an unchanged rebuild's + %d of framing); buildx %d", m, limit, rn.changedSize, meta, fileFraming, median(s["docker"].files))})
 	}
 	wall("cold", 0.95)
-	var m, d []int64
+	// Peak RSS: the worst case's ratio of medians.
+	worst, wm, wd, wc := 0.0, int64(0), int64(0), ""
 	for _, c := range rn.f.cases {
-		m = append(m, st[c]["mybuild"].rss...)
-		d = append(d, st[c]["docker"].rss...)
+		m, d := median(st[c]["mybuild"].rss), median(st[c]["docker"].rss)
+		if r := ratio(float64(m), float64(d)); r >= worst {
+			worst, wm, wd, wc = r, m, d, caseTitle[c]
+		}
 	}
-	if len(m) > 0 {
-		r := ratio(float64(slices.Max(m)), float64(median(d)))
-		cs = append(cs, check{name: "peak RSS ≤ 0.5× buildx's (mybuild's largest vs buildx's median)", ok: r <= 0.5,
-			detail: fmt.Sprintf("%.2f× (%.1f MB vs %.1f MB)", r, kb2mb(slices.Max(m)), kb2mb(median(d)))})
+	if wc != "" {
+		cs = append(cs, check{name: "peak RSS ≤ 0.5× buildx's (the worst case)", ok: worst <= 0.5,
+			detail: fmt.Sprintf("%.2f× (%s: %.1f MB vs %.1f MB)", worst, wc, kb2mb(wm), kb2mb(wd))})
 	}
 	if len(rn.f.scales) > 1 {
 		base := median(bkCollect(rn.pick("flat", "mybuild", rn.f.scales[0])).rss)
