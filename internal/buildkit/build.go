@@ -246,6 +246,15 @@ func (o *options) solveOn(ctx context.Context, b *Builder, n *Node, c *client.Cl
 		}
 		return res, nil
 	}
+	if n.sessions != nil && so.SharedSession == nil {
+		s, release, err := n.sessions.newSession(ctx, so.SharedKey)
+		if err != nil {
+			return nil, errors.Wrap(err, "failed to create session")
+		}
+		defer release()
+		so.SharedSession = s
+		defer func() { so.SharedSession = nil }()
+	}
 	ch, done := p.channel()
 	resp, err := c.Build(ctx, *so, "buildx", buildFunc, ch)
 	<-done

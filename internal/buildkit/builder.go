@@ -43,6 +43,8 @@ type Node struct {
 	// ProxyArgs are config.json's proxies for the node's daemon, sent as
 	// build arguments the user did not set.
 	ProxyArgs map[string]string
+	// sessions, when the node dials its sessions itself, serves them.
+	sessions *sessionServers
 
 	once        sync.Once
 	learnOnce   sync.Once
@@ -165,10 +167,12 @@ type Hijacker interface {
 // it from the documentation, a later one may remove it) serves gRPC on its
 // socket itself; sessions then go through Control.Session.
 func DockerNode(h Hijacker, d Daemon) *Node {
+	sessions := &sessionServers{}
 	return &Node{
-		Name:   "default",
-		Moby:   true,
-		Daemon: d,
+		Name:     "default",
+		Moby:     true,
+		Daemon:   d,
+		sessions: sessions,
 		Dial: func(ctx context.Context) (*client.Client, error) {
 			conn, err := h.Hijack(ctx, "/grpc", "h2c", nil)
 			if isNotFound(err) {
@@ -187,9 +191,9 @@ func DockerNode(h Hijacker, d Daemon) *Node {
 					}
 					return h.Hijack(ctx, "/grpc", "h2c", nil)
 				}),
-				client.WithSessionDialer(func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
+				client.WithSessionDialer(sessions.dialer(func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
 					return h.Hijack(ctx, "/session", proto, meta)
-				}))
+				})))
 		},
 	}
 }

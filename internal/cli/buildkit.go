@@ -197,6 +197,7 @@ func runBuildKit(ctx context.Context, o *buildkitOptions) error {
 	if len(o.policy) > 0 {
 		return &buildkit.Error{Err: errors.New("--policy is not supported by mybuild (source policies are buildx's own)")}
 	}
+	tuneGC()
 	cfg := o.configs.load(o.Global.ConfigDir, o.IO.ErrOut)
 	r := &o.req
 	r.ShmSize = o.shmSize.Value()

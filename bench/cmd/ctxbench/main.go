@@ -6,6 +6,8 @@
 //
 //	ctxbench gen [-scale 1] [-work DIR]
 //	ctxbench serve [-addr 127.0.0.1:0]   (just the draining daemon, for manual runs)
+//	ctxbench buildkit -mybuild PATH [-runs 5] [-scales 1,4] ...   (the BuildKit path
+//	         against buildx on a real daemon: bench/buildkit.sh)
 //	ctxbench [-scale 1] [-runs 5] [-modes plain,compress] [-flat] \
 //	         [-mybuild PATH] [-docker PATH] [-work DIR] [-json FILE]
 //
@@ -39,6 +41,8 @@ func main() {
 	switch {
 	case len(args) > 0 && args[0] == "gen":
 		err = cmdGen(args[1:])
+	case len(args) > 0 && args[0] == "buildkit":
+		err = cmdBuildKit(args[1:])
 	case len(args) > 0 && args[0] == "serve":
 		err = cmdServe(args[1:])
 	default:

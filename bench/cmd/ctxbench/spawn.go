@@ -22,13 +22,16 @@ import (
 const spawnArg = "__spawn"
 
 type spawnReport struct {
-	Start    int64  `json:"start_unix_ns"`
-	End      int64  `json:"end_unix_ns"`
-	MaxRSSKB int64  `json:"max_rss_kb"`
-	UserNS   int64  `json:"user_ns"`
-	SysNS    int64  `json:"sys_ns"`
-	Exit     int    `json:"exit"`
-	Err      string `json:"err,omitempty"`
+	Start    int64 `json:"start_unix_ns"`
+	End      int64 `json:"end_unix_ns"`
+	MaxRSSKB int64 `json:"max_rss_kb"`
+	// TreeMaxRSSKB is the largest peak RSS among the child and the
+	// descendants it waited for (RUSAGE_CHILDREN): for docker, its plugin.
+	TreeMaxRSSKB int64  `json:"tree_max_rss_kb"`
+	UserNS       int64  `json:"user_ns"`
+	SysNS        int64  `json:"sys_ns"`
+	Exit         int    `json:"exit"`
+	Err          string `json:"err,omitempty"`
 }
 
 // spawnMain runs in the spawner process; fd 3 is the report pipe.
@@ -55,6 +58,10 @@ func spawnMain(args []string) {
 			rep.UserNS = ru.Utime.Nano()
 			rep.SysNS = ru.Stime.Nano()
 		}
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru) == nil {
+		rep.TreeMaxRSSKB = ru.Maxrss
 	}
 	json.NewEncoder(report).Encode(rep)
 	report.Close()
