@@ -64,10 +64,13 @@ func mybuild29(t *testing.T, h, dir string, args ...string) result {
 // is in the daemon with the step's result.
 func TestBuildKitCacheMountAndSecret(t *testing.T) {
 	h := needEngine29(t)
+	// BuildKit's cache keys ignore LABEL: the token in the RUN lines keeps
+	// a rerun on the same daemon from being all CACHED (no secret printed).
+	unique := "true " + token()
 	dir := writeContext(t, map[string]string{
 		"Dockerfile": dockerfile(
-			"RUN --mount=type=cache,target=/cache echo cached >/cache/f && cp /cache/f /from-cache",
-			"RUN --mount=type=secret,id=tok cat /run/secrets/tok && test ! -e /run/secrets/tok.left",
+			"RUN --mount=type=cache,target=/cache echo cached >/cache/f && cp /cache/f /from-cache && "+unique,
+			"RUN --mount=type=secret,id=tok cat /run/secrets/tok && test ! -e /run/secrets/tok.left && "+unique,
 			"COPY hello.txt /hello.txt",
 		),
 		"hello.txt": "hello\n",
