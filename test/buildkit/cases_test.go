@@ -1,0 +1,184 @@
+//go:build linux
+
+package buildkit
+
+// The base image both daemons have (imported: nothing can be pulled).
+const base = "mybuild-test/busybox"
+
+// Dockerfiles the cases share.
+const (
+	copyDF    = "FROM scratch\nCOPY a.txt /\nLABEL org.example.case=copy\n"
+	runDF     = "FROM " + base + "\nRUN echo built >/built && echo out && echo err >&2\nCOPY a.txt /\nENV PHASE=test\nCMD [\"cat\", \"/a.txt\"]\n"
+	stagesDF  = "FROM scratch AS one\nCOPY a.txt /one.txt\n\nFROM " + base + " AS two\nRUN echo two >/two.txt\n\nFROM scratch\nCOPY --from=one /one.txt /\nCOPY --from=two /two.txt /\n"
+	secretDF  = "FROM " + base + "\nRUN --mount=type=secret,id=tok cat /run/secrets/tok\n"
+	sshDF     = "FROM " + base + "\nRUN --mount=type=ssh test -S \"$SSH_AUTH_SOCK\" && echo agent at \"$SSH_AUTH_SOCK\"\n"
+	argDF     = "FROM scratch\nARG WHAT=default\nLABEL what=$WHAT\nCOPY a.txt /$WHAT.txt\n"
+	warningDF = "FROM scratch AS one\nfrom scratch as two\nCOPY a.txt /\nCMD echo not json\n"
+)
+
+func files(kv ...string) map[string]string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+// cases are run on each engine (tc.on: one only). Both clients run with the
+// same arguments; most builds go to -o type=local (compared file by file)
+// or leave a tagged image (compared by inspect and export).
+func cases() []bkCase {
+	copyFiles := files("Dockerfile", copyDF, "a.txt", "a\n")
+	runFiles := files("Dockerfile", runDF, "a.txt", "a\n")
+	local := []string{"-o", "type=local,dest={out}/d"}
+	with := func(a ...[]string) []string {
+		var out []string
+		for _, x := range a {
+			out = append(out, x...)
+		}
+		return append(out, ".")
+	}
+	arg := func(a ...string) []string { return a }
+	none := arg("--network", "none")
+	return []bkCase{
+		// Context sources.
+		{name: "local dir, tagged image", files: copyFiles, args: with(arg("-t", "bkdiff:{who}")), image: "bkdiff:{who}"},
+		{name: "RUN, cold cache, image config and files", files: runFiles, cold: true, args: with(none, arg("-t", "bkdiff-run:{who}")), image: "bkdiff-run:{who}"},
+		{name: "RUN, warm cache", files: runFiles, args: with(none, arg("-t", "bkdiff-run:{who}")), image: "bkdiff-run:{who}"},
+		{name: ".dockerignore excludes", files: files("Dockerfile", "FROM scratch\nCOPY . /ctx/\n", ".dockerignore", "b.txt\nsecret/\n", "a.txt", "a\n", "b.txt", "b\n", "secret/k", "k\n"),
+			args: with(local)},
+		{name: "<Dockerfile>.dockerignore wins over .dockerignore", files: files("build.Dockerfile", "FROM scratch\nCOPY . /ctx/\n", "build.Dockerfile.dockerignore", "b.txt\n", ".dockerignore", "a.txt\n", "a.txt", "a\n", "b.txt", "b\n"),
+			args: with(arg("-f", "build.Dockerfile"), local)},
+		{name: "-f - reads the Dockerfile from stdin", files: files("a.txt", "a\n"), stdin: copyDF, args: with(arg("-f", "-"), local)},
+		{name: "- reads a Dockerfile from stdin, no context", stdin: "FROM scratch\nLABEL from=stdin\n", args: arg("-t", "bkdiff-stdin:{who}", "-"), image: "bkdiff-stdin:{who}"},
+		{name: "- reads a tar context from stdin", stdin: string(mustTar(tarFiles)), args: arg("-o", "type=local,dest={out}/d", "-")},
+		{name: "Dockerfile outside the context", dir: ".", files: files("ctx/a.txt", "a\n", "df/Dockerfile", copyDF),
+			args: arg("-f", "df/Dockerfile", "-o", "type=local,dest={out}/d", "ctx")},
+		{name: "git URL context (dumb HTTP)", args: arg("-o", "type=local,dest={out}/d", "http://{http}/repo.git#main")},
+		{name: "git URL with a subdirectory (20.10: not supported)", args: arg("-o", "type=local,dest={out}/d", "http://{http}/repo.git#main:sub")},
+		{name: "http tarball context", args: arg("-o", "type=local,dest={out}/d", "http://{http}/ctx.tar")},
+		{name: "--build-context a directory (20.10: no named contexts)", files: files("Dockerfile", "FROM scratch\nCOPY --from=extra b.txt /\n", "extra/b.txt", "b\n"),
+			args: with(arg("--build-context", "extra=extra"), local)},
+		{name: "--build-context docker-image://", files: files("Dockerfile", "FROM bb\nCOPY a.txt /\n", "a.txt", "a\n"),
+			args: with(arg("--build-context", "bb=docker-image://"+base, "-t", "bkdiff-named:{who}")), image: "bkdiff-named:{who}"},
+		{name: "--build-context a git URL", files: files("Dockerfile", "FROM scratch\nCOPY --from=src hello.txt /\n"),
+			args: with(arg("--build-context", "src=http://{http}/repo.git#main"), local)},
+		{name: "--build-context an http URL", files: files("Dockerfile", "FROM scratch\nCOPY --from=src / /src/\n"),
+			args: with(arg("--build-context", "src=http://{http}/ctx.tar"), local)},
+
+		// Secrets and ssh.
+		{name: "--secret id,src", cold: true, files: files("Dockerfile", secretDF, "tok", "file-secret\n"), args: with(none, arg("--secret", "id=tok,src=tok"))},
+		{name: "--secret id,env (20.10: no env secrets)", cold: true, files: files("Dockerfile", secretDF), env: []string{"TOKVAR=env-secret"}, args: with(none, arg("--secret", "id=tok,env=TOKVAR"))},
+		{name: "--secret type=file", cold: true, files: files("Dockerfile", secretDF, "tok", "typed\n"), args: with(none, arg("--secret", "type=file,id=tok,src=tok"))},
+		{name: "--secret type=env, id is the variable", cold: true, files: files("Dockerfile", "FROM "+base+"\nRUN --mount=type=secret,id=TOK cat /run/secrets/TOK\n"), env: []string{"TOK=by-id"}, args: with(none, arg("--secret", "type=env,id=TOK"))},
+		{name: "bad --secret", files: copyFiles, args: with(arg("--secret", "id=tok,nosuch=1"))},
+		{name: "--secret src missing", files: copyFiles, args: with(arg("--secret", "id=tok,src=nosuch"))},
+		{name: "missing required secret", files: files("Dockerfile", "FROM "+base+"\nRUN --mount=type=secret,id=tok,required=true cat /run/secrets/tok\n"), args: with(none)},
+		{name: "--ssh default=agent socket", cold: true, files: files("Dockerfile", sshDF), args: with(none, arg("--ssh", "default={agent}"))},
+		{name: "--ssh default=key file", cold: true, files: files("Dockerfile", sshDF), args: with(none, arg("--ssh", "default={key}"))},
+		{name: "missing ssh", files: files("Dockerfile", sshDF), args: with(none)},
+		{name: "--ssh with no agent", files: copyFiles, args: with(arg("--ssh", "default"))},
+
+		// Outputs.
+		{name: "-o type=tar", files: copyFiles, args: with(arg("-o", "type=tar,dest={out}/x.tar"))},
+		{name: "-o type=oci (20.10: no oci exporter)", files: copyFiles, args: with(arg("-o", "type=oci,dest={out}/x.tar"))},
+		{name: "-o type=oci,tar=false directory", on: "engine29", files: copyFiles, args: with(arg("-o", "type=oci,dest={out}/layout,tar=false"))},
+		{name: "-o type=docker", files: copyFiles, args: with(arg("-o", "type=docker,dest={out}/x.tar", "-t", "bkdiff-docker:{who}"))},
+		{name: "-o type=image", files: copyFiles, args: with(arg("-o", "type=image,name=bkdiff-img:{who}")), image: "bkdiff-img:{who}"},
+		{name: "-o - writes a tar to stdout", files: copyFiles, args: with(arg("-o", "-"))},
+		{name: "-o type=tar,dest=- to stdout", files: copyFiles, args: with(arg("-o", "type=tar,dest=-"))},
+		{name: "two -o outputs", files: copyFiles, args: with(local, arg("-o", "type=tar,dest={out}/x.tar"))},
+		{name: "bad -o type", files: copyFiles, args: with(arg("-o", "type=nosuch"))},
+		{name: "bad -o attribute", files: copyFiles, args: with(arg("-o", "dest"))},
+		{name: "--load", files: copyFiles, args: with(arg("--load", "-t", "bkdiff-load:{who}")), image: "bkdiff-load:{who}"},
+		{name: "--push to a loopback registry", files: runFiles, args: with(none, arg("--push", "-t", "{reg}/push:{who}")), push: "{reg}/push:{who}"},
+		{name: "--load and --push", files: copyFiles, args: with(arg("--load", "--push", "-t", "{reg}/loadpush:{who}")), push: "{reg}/loadpush:{who}", image: "{reg}/loadpush:{who}"},
+		{name: "--iidfile and -q", files: copyFiles, args: with(arg("-q", "--iidfile", "{out}/iid", "-t", "bkdiff-iid:{who}")), image: "bkdiff-iid:{who}"},
+		{name: "--metadata-file", files: copyFiles, args: with(arg("--metadata-file", "{out}/meta.json", "-t", "bkdiff-meta:{who}")), image: "bkdiff-meta:{who}"},
+		{name: "--metadata-file of a local output", files: copyFiles, args: with(arg("--metadata-file", "{out}/meta.json"), local)},
+
+		// Caches.
+		{name: "--cache-to type=local (docker driver: containerd store only)", files: runFiles, args: with(none, arg("--cache-to", "type=local,dest={out}/cache"))},
+		{name: "--cache-from type=local", on: "engine29", files: runFiles, cold: true,
+			pre:  [][]string{with(none, arg("--cache-to", "type=local,dest={out}/cache,mode=max"))},
+			args: with(none, arg("--no-cache-filter", "nosuch", "--cache-from", "type=local,src={out}/cache"), local)},
+		{name: "--cache-to type=inline", files: runFiles, args: with(none, arg("--cache-to", "type=inline", "-t", "bkdiff-inline:{who}")), image: "bkdiff-inline:{who}"},
+		{name: "BUILDKIT_INLINE_CACHE build arg", files: runFiles, args: with(none, arg("--build-arg", "BUILDKIT_INLINE_CACHE=1", "-t", "bkdiff-inline2:{who}")), image: "bkdiff-inline2:{who}"},
+		{name: "--cache-from an image", files: runFiles, args: with(none, arg("--cache-from", base, local[0], local[1]))},
+		{name: "--cache-to type=registry", files: runFiles, args: with(none, arg("--cache-to", "type=registry,ref={reg}/cache:{who}"))},
+		{name: "bad --cache-to", files: copyFiles, args: with(arg("--cache-to", "type=nosuch"))},
+
+		// Platforms.
+		{name: "--platform linux/amd64", files: copyFiles, args: with(arg("--platform", "linux/amd64"), local)},
+		{name: "--platform linux/arm64 from scratch", files: copyFiles, args: with(arg("--platform", "linux/arm64"), local)},
+		{name: "--platform list to an oci tar (20.10: refused)", files: copyFiles, args: with(arg("--platform", "linux/amd64,linux/arm64", "-o", "type=oci,dest={out}/x.tar"))},
+		{name: "--platform list to local dirs", files: copyFiles, args: with(arg("--platform", "linux/amd64,linux/arm64"), local)},
+		{name: "--platform list loaded", files: copyFiles, args: with(arg("--platform", "linux/amd64,linux/arm64", "-t", "bkdiff-multi:{who}")), image: "bkdiff-multi:{who}"},
+		{name: "bad --platform", files: copyFiles, args: with(arg("--platform", "linux/amd64/v9/x"))},
+
+		// Checks and subrequests.
+		{name: "--call check, no warnings", files: copyFiles, args: with(arg("--call", "check"))},
+		{name: "--call check with warnings", files: files("Dockerfile", warningDF, "a.txt", "a\n"), args: with(arg("--call", "check"))},
+		{name: "--check", files: files("Dockerfile", warningDF, "a.txt", "a\n"), args: with(arg("--check"))},
+		{name: "--call outline", files: files("Dockerfile", argDF, "a.txt", "a\n"), args: with(arg("--call", "outline"))},
+		{name: "--call targets", files: files("Dockerfile", stagesDF, "a.txt", "a\n"), args: with(arg("--call", "targets"))},
+		{name: "--call check,format=json", files: files("Dockerfile", warningDF, "a.txt", "a\n"), args: with(arg("--call", "check,format=json"))},
+		{name: "bad --call", files: copyFiles, args: with(arg("--call", "nosuch"))},
+		{name: "build warnings printed after the build", files: files("Dockerfile", warningDF, "a.txt", "a\n"), args: with(local)},
+
+		// Attestations and annotations.
+		{name: "--provenance mode=max to an oci tar", files: copyFiles, args: with(arg("--provenance", "mode=max", "-o", "type=oci,dest={out}/x.tar"))},
+		{name: "--provenance=false", files: copyFiles, args: with(arg("--provenance=false", "-t", "bkdiff-noprov:{who}")), image: "bkdiff-noprov:{who}"},
+		{name: "--attest type=provenance", files: copyFiles, args: with(arg("--attest", "type=provenance,mode=min", "-o", "type=oci,dest={out}/x.tar"))},
+		{name: "--sbom needs a scanner image that cannot be pulled", files: copyFiles, args: with(arg("--sbom=true", "-o", "type=oci,dest={out}/x.tar"))},
+		{name: "bad --attest", files: copyFiles, args: with(arg("--attest", "type=nosuch"))},
+		{name: "--annotation on an oci manifest", files: copyFiles, args: with(arg("--annotation", "org.example.note=hi", "--annotation", "manifest:org.example.m=1", "-o", "type=oci,dest={out}/x.tar"))},
+		{name: "--annotation on an image", files: copyFiles, args: with(arg("--annotation", "org.example.note=hi", "-t", "bkdiff-annot:{who}")), image: "bkdiff-annot:{who}"},
+
+		// Shared flags.
+		{name: "--build-arg and --label", files: files("Dockerfile", argDF, "a.txt", "a\n"), args: with(arg("--build-arg", "WHAT=given", "--label", "org.example.l=v", "-t", "bkdiff-arg:{who}")), image: "bkdiff-arg:{who}"},
+		{name: "--target", files: files("Dockerfile", stagesDF, "a.txt", "a\n"), args: with(none, arg("--target", "one"), local)},
+		{name: "--target unknown", files: files("Dockerfile", stagesDF, "a.txt", "a\n"), args: with(arg("--target", "nosuch"))},
+		{name: "--no-cache-filter a stage", files: files("Dockerfile", stagesDF, "a.txt", "a\n"), args: with(none, arg("--no-cache-filter", "two"), local)},
+		{name: "--no-cache and --no-cache-filter together", files: copyFiles, args: with(arg("--no-cache", "--no-cache-filter", "one"))},
+		{name: "--no-cache reruns RUN", files: runFiles, args: with(none, arg("--no-cache", "-t", "bkdiff-nc:{who}")), image: "bkdiff-nc:{who}"},
+		{name: "--network host", cold: true, files: files("Dockerfile", "FROM "+base+"\nRUN echo host network\n"), args: with(arg("--network", "host"))},
+		{name: "--network bridge (no bridge on these daemons)", files: runFiles, cold: true, args: with(arg("--network", "bridge"))},
+		{name: "bad --network", files: copyFiles, args: with(arg("--network", "nosuch"))},
+		{name: "--add-host", cold: true, files: files("Dockerfile", "FROM "+base+"\nRUN grep myhost /etc/hosts\n"), args: with(none, arg("--add-host", "myhost:10.1.2.3"))},
+		{name: "bad --add-host", files: copyFiles, args: with(arg("--add-host", "nocolon"))},
+		{name: "--shm-size", cold: true, files: files("Dockerfile", "FROM "+base+"\nRUN df -k /dev/shm | tail -1 | awk '{print $2}'\n"), args: with(none, arg("--shm-size", "128m"))},
+		{name: "--ulimit", cold: true, files: files("Dockerfile", "FROM "+base+"\nRUN ulimit -n\n"), args: with(none, arg("--ulimit", "nofile=1024:2048"))},
+		{name: "bad --ulimit", files: copyFiles, args: with(arg("--ulimit", "nofile"))},
+		{name: "--pull of a base nothing can pull", files: runFiles, args: with(none, arg("--pull"))},
+		{name: "classic-only flags as buildx takes them", files: copyFiles, args: with(arg("--squash", "--compress", "--isolation", "default", "-m", "512m", "--cpu-shares", "512", "--rm=false", "--force-rm", local[0], local[1]))},
+		{name: "--security-opt", files: copyFiles, args: with(arg("--security-opt", "seccomp=unconfined"))},
+
+		// Progress modes.
+		{name: "--progress plain", files: runFiles, cold: true, args: with(none, arg("--progress", "plain"))},
+		{name: "--progress rawjson", files: runFiles, cold: true, args: with(none, arg("--progress", "rawjson"))},
+		{name: "--progress quiet", files: copyFiles, args: with(arg("--progress", "quiet", "-t", "bkdiff-quiet:{who}")), image: "bkdiff-quiet:{who}"},
+		{name: "--progress tty without a terminal", files: copyFiles, args: with(arg("--progress", "tty"))},
+		{name: "bad --progress", files: copyFiles, args: with(arg("--progress", "fancy"))},
+		{name: "-q prints the image ID", files: copyFiles, args: with(arg("-q", "-t", "bkdiff-q:{who}")), image: "bkdiff-q:{who}"},
+		{name: "-q with a local output", files: copyFiles, args: with(arg("-q"), local)},
+
+		// Failures.
+		{name: "failing RUN", files: files("Dockerfile", "FROM "+base+"\nRUN echo before && exit 3\n"), args: with(none)},
+		{name: "Dockerfile parse error", files: files("Dockerfile", "FROM scratch\nNOSUCH instruction\n"), args: with()},
+		{name: "missing base from a registry that refuses", files: files("Dockerfile", "FROM {closed}/nosuch:1\n"), args: with()},
+		{name: "missing Dockerfile", files: files("a.txt", "a\n"), args: with()},
+		{name: "missing context directory", args: arg("nosuch")},
+		{name: "COPY of a missing file", files: files("Dockerfile", "FROM scratch\nCOPY nosuch /\n"), args: with()},
+		{name: "no context argument", args: arg("-t", "x")},
+		{name: "unknown flag", args: with(arg("--nosuch"))},
+	}
+}
+
+func mustTar(files map[string]string) []byte {
+	b, err := tarOf(files)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
