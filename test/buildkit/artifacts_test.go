@@ -74,7 +74,7 @@ func dirTree(root string) (tree, error) {
 			if err != nil {
 				return err
 			}
-			t.add(rel, fmt.Sprintf("%s %d %s", fi.Mode(), len(b), contentView(b)))
+			t.add(rel, fileView(fi.Mode(), b))
 		}
 		return nil
 	})
@@ -105,9 +105,19 @@ func tarTree(r io.Reader) (tree, error) {
 			if err != nil {
 				return t, err
 			}
-			t.add(name, fmt.Sprintf("%s %d %s", fs.FileMode(h.Mode), len(b), contentView(b)))
+			t.add(name, fileView(fs.FileMode(h.Mode), b))
 		}
 	}
+}
+
+// fileView is a file as compared: its mode, its size (not for JSON, whose
+// masked times and digests count in it) and its content.
+func fileView(mode fs.FileMode, b []byte) string {
+	v := contentView(b)
+	if strings.HasPrefix(v, "{") || strings.HasPrefix(v, "[") {
+		return mode.String() + " " + v
+	}
+	return fmt.Sprintf("%s %d %s", mode, len(b), v)
 }
 
 // contentView is a file's content as compared: JSON with digests and
@@ -116,6 +126,9 @@ func tarTree(r io.Reader) (tree, error) {
 func contentView(b []byte) string {
 	var v any
 	if json.Unmarshal(b, &v) == nil {
+		if m, ok := v.(map[string]any); ok && m["records"] != nil && m["layers"] != nil {
+			return cacheConfigView(m)
+		}
 		return maskJSON(v)
 	}
 	if len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b {
@@ -134,6 +147,14 @@ func contentView(b []byte) string {
 	return fmt.Sprintf("sha256:%x", sha256.Sum256(b))[:19]
 }
 
+// cacheConfigView is a BuildKit cache config by its numbers of layers and
+// records: they are listed, and linked by index, in digest order.
+func cacheConfigView(m map[string]any) string {
+	layers, _ := m["layers"].([]any)
+	records, _ := m["records"].([]any)
+	return fmt.Sprintf("{cache config: %d layers, %d records}", len(layers), len(records))
+}
+
 // timeKey names the JSON fields that hold a time.
 var timeKey = regexp.MustCompile(`(?i)created|time|date|finished|started|lastTagTime`)
 
@@ -141,42 +162,63 @@ var timeKey = regexp.MustCompile(`(?i)created|time|date|finished|started|lastTag
 // time stamp in what they measure.
 var sizeKey = regexp.MustCompile(`^(size|Size|VirtualSize)$`)
 
-// maskJSON is a JSON value as compared: digests, times and sizes masked.
+// maskJSON is a JSON value as compared: digests, times and sizes masked,
+// in keys too (values whose keys meet are kept as a sorted list), and
+// base64 blobs (an LLB definition naming its session) by their presence.
 func maskJSON(v any) string {
-	var walk func(any) any
-	walk = func(v any) any {
-		switch x := v.(type) {
-		case map[string]any:
-			out := map[string]any{}
-			for k, vv := range x {
-				switch {
-				case timeKey.MatchString(k):
-					out[k] = "TIME"
-				case sizeKey.MatchString(k):
-					out[k] = "SIZE"
-				default:
-					out[k] = walk(vv)
-				}
-			}
-			return out
-		case []any:
-			out := make([]any, len(x))
-			for i := range x {
-				out[i] = walk(x[i])
-			}
-			return out
-		case string:
-			// A JSON document in a string (the metadata file's descriptor).
-			var inner any
-			if strings.HasPrefix(x, "{") && json.Unmarshal([]byte(x), &inner) == nil {
-				return walk(inner)
-			}
-			return mask(x)
-		}
-		return v
-	}
-	b, _ := json.Marshal(walk(v))
+	b, _ := json.Marshal(maskValue(v))
 	return string(b)
+}
+
+var reBase64 = regexp.MustCompile(`^[A-Za-z0-9+/]{60,}={0,2}$`)
+
+func maskValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		met := map[string][]any{}
+		for k, vv := range x {
+			switch {
+			case timeKey.MatchString(k):
+				vv = "TIME"
+			case sizeKey.MatchString(k):
+				vv = "SIZE"
+			default:
+				vv = maskValue(vv)
+			}
+			met[mask(k)] = append(met[mask(k)], vv)
+		}
+		out := map[string]any{}
+		for k, vs := range met {
+			if len(vs) == 1 {
+				out[k] = vs[0]
+				continue
+			}
+			slices.SortFunc(vs, func(a, b any) int {
+				x, _ := json.Marshal(a)
+				y, _ := json.Marshal(b)
+				return strings.Compare(string(x), string(y))
+			})
+			out[k] = vs
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i := range x {
+			out[i] = maskValue(x[i])
+		}
+		return out
+	case string:
+		// A JSON document in a string (the metadata file's descriptor).
+		var inner any
+		if strings.HasPrefix(x, "{") && json.Unmarshal([]byte(x), &inner) == nil {
+			return maskValue(inner)
+		}
+		if reBase64.MatchString(x) {
+			return "BASE64"
+		}
+		return mask(x)
+	}
+	return v
 }
 
 // docker runs the reference client on e (not compared: to look).
@@ -276,6 +318,11 @@ func stdoutView(s string) string {
 		if t, err := tarTree(strings.NewReader(s)); err == nil && len(t) > 0 {
 			return "tar:\n" + t.listing()
 		}
+	}
+	var v any
+	if json.Unmarshal([]byte(s), &v) == nil {
+		b, _ := json.MarshalIndent(maskValue(v), "", "  ")
+		return "json:\n" + string(b)
 	}
 	return mask(s)
 }

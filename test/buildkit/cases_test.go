@@ -8,7 +8,7 @@ const base = "mybuild-test/busybox"
 // Dockerfiles the cases share.
 const (
 	copyDF    = "FROM scratch\nCOPY a.txt /\nLABEL org.example.case=copy\n"
-	runDF     = "FROM " + base + "\nRUN echo built >/built && echo out && echo err >&2\nCOPY a.txt /\nENV PHASE=test\nCMD [\"cat\", \"/a.txt\"]\n"
+	runDF     = "FROM " + base + "\nRUN echo built >/built && echo out\nRUN echo err >&2\nCOPY a.txt /\nENV PHASE=test\nCMD [\"cat\", \"/a.txt\"]\n"
 	stagesDF  = "FROM scratch AS one\nCOPY a.txt /one.txt\n\nFROM " + base + " AS two\nRUN echo two >/two.txt\n\nFROM scratch\nCOPY --from=one /one.txt /\nCOPY --from=two /two.txt /\n"
 	secretDF  = "FROM " + base + "\nRUN --mount=type=secret,id=tok cat /run/secrets/tok\n"
 	sshDF     = "FROM " + base + "\nRUN --mount=type=ssh test -S \"$SSH_AUTH_SOCK\" && echo agent at \"$SSH_AUTH_SOCK\"\n"
@@ -167,7 +167,7 @@ func cases() []bkCase {
 		{name: "failing RUN", files: files("Dockerfile", "FROM "+base+"\nRUN echo before && exit 3\n"), args: with(none)},
 		{name: "Dockerfile parse error", files: files("Dockerfile", "FROM scratch\nNOSUCH instruction\n"), args: with()},
 		{name: "missing base from a registry that refuses", files: files("Dockerfile", "FROM {closed}/nosuch:1\n"), args: with()},
-		{name: "missing Dockerfile", files: files("a.txt", "a\n"), args: with()},
+		{name: "missing Dockerfile", files: files("a.txt", "a\n"), args: with(), racy: []string{"[internal] load .dockerignore"}},
 		{name: "missing context directory", args: arg("nosuch")},
 		{name: "COPY of a missing file", files: files("Dockerfile", "FROM scratch\nCOPY nosuch /\n"), args: with()},
 		{name: "no context argument", args: arg("-t", "x")},

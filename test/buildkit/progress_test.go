@@ -14,6 +14,12 @@ var (
 	reDigest  = regexp.MustCompile(`sha256:[0-9a-f]{64}`)
 	reHex     = regexp.MustCompile(`\b[0-9a-f]{32,64}\b`)
 	reRef     = regexp.MustCompile(`\b[a-z0-9]{25}\b`)
+	// Steps alike on two platforms are one vertex, named for either.
+	rePlatform = regexp.MustCompile(`^\[linux/[a-z0-9]+(/v[0-9])? `)
+	// The daemon's temporary mount of a client's directory.
+	reMount = regexp.MustCompile(`buildkit-mount\d+`)
+	// A local cache is named by a hash of its path.
+	reLocalCache = regexp.MustCompile(`\blocal:\d+\b`)
 	reTime    = regexp.MustCompile(`\b\d+(\.\d+)?s\b`)
 	reSize    = regexp.MustCompile(`\b\d+(\.\d+)? ?([kMGT]i?)?B\b`)
 	reVertex  = regexp.MustCompile(`^#(\d+) (.*)$`)
@@ -21,6 +27,8 @@ var (
 	reLogTime = regexp.MustCompile(`^(\s*)\d+\.\d+ `)
 	// A status still running or done: "transferring context: 2.10kB 0.1s done".
 	reTransfer = regexp.MustCompile(`^(transferring [^:]+:).*$`)
+	// A size shown once known, and a transfer's progress.
+	reTrailingSize = regexp.MustCompile(`( SIZE( / SIZE)?)+$`)
 )
 
 // mask replaces what differs from run to run: digests, IDs, build refs,
@@ -29,15 +37,23 @@ func mask(s string) string {
 	s = reDigest.ReplaceAllString(s, "sha256:D")
 	s = reHex.ReplaceAllString(s, "HEX")
 	s = reRef.ReplaceAllString(s, "REF")
+	s = reLocalCache.ReplaceAllString(s, "local:N")
+	s = reMount.ReplaceAllString(s, "buildkit-mountN")
 	s = reSize.ReplaceAllString(s, "SIZE")
 	return reTime.ReplaceAllString(s, "T")
 }
 
+func vertexName(s string) string {
+	return rePlatform.ReplaceAllString(mask(s), "[PLATFORM ")
+}
+
 // vertex is one step of the progress as compared: how it ended (DONE,
 // CACHED, CANCELED or its ERROR line), what it logged, and the statuses it
-// showed, each once.
+// showed, each once. Steps of the same name (two exporters) are one: which
+// of them shows a status they share is a race.
 type vertex struct {
 	Name     string
+	Count    int
 	End      string
 	Logs     []string
 	Statuses []string
@@ -78,12 +94,12 @@ func parsePlain(stderr string) progress {
 		num, rest := m[1], m[2]
 		v, ok := byNum[num]
 		if !ok {
-			byNum[num] = &vertex{Name: mask(rest)}
+			byNum[num] = &vertex{Name: vertexName(rest)}
 			order = append(order, num)
 			continue
 		}
 		switch {
-		case rest == "..." || mask(rest) == v.Name: // resumed after another vertex
+		case rest == "..." || vertexName(rest) == v.Name: // resumed after another vertex
 		case rest == "CACHED" || rest == "CANCELED" || strings.HasPrefix(rest, "DONE"):
 			v.End = strings.Fields(rest)[0]
 		case strings.HasPrefix(rest, "ERROR"):
@@ -94,10 +110,11 @@ func parsePlain(stderr string) progress {
 			v.addStatus(rest)
 		}
 	}
+	vs := make([]*vertex, 0, len(order))
 	for _, n := range order {
-		p.Vertices = append(p.Vertices, byNum[n].settled())
+		vs = append(vs, byNum[n])
 	}
-	sortVertices(p.Vertices)
+	p.Vertices = merged(vs)
 	return p
 }
 
@@ -107,26 +124,50 @@ func (v *vertex) addStatus(s string) {
 	s = strings.TrimSuffix(mask(s), " done")
 	s = strings.TrimSuffix(s, " T")
 	s = reTransfer.ReplaceAllString(s, "$1")
+	s = reTrailingSize.ReplaceAllString(s, "")
 	if !slices.Contains(v.Statuses, s) {
 		v.Statuses = append(v.Statuses, s)
 	}
 }
 
-func (v *vertex) settled() vertex {
-	out := *v
-	slices.Sort(out.Statuses)
-	return out
-}
-
-func sortVertices(vs []vertex) {
-	slices.SortStableFunc(vs, func(a, b vertex) int {
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
-			return c
+// merged is vs by name, those of one name merged: their ends, logs and
+// statuses as sorted sets.
+func merged(vs []*vertex) []vertex {
+	byName := map[string]*vertex{}
+	var names []string
+	for _, v := range vs {
+		m, ok := byName[v.Name]
+		if !ok {
+			m = &vertex{Name: v.Name}
+			byName[v.Name] = m
+			names = append(names, v.Name)
 		}
-		x, _ := json.Marshal(a)
-		y, _ := json.Marshal(b)
-		return strings.Compare(string(x), string(y))
-	})
+		m.Count++
+		if m.End == "" {
+			m.End = v.End
+		} else if v.End != "" && !slices.Contains(strings.Split(m.End, " | "), v.End) {
+			ends := append(strings.Split(m.End, " | "), v.End)
+			slices.Sort(ends)
+			m.End = strings.Join(ends, " | ")
+		}
+		m.Logs = append(m.Logs, v.Logs...)
+		for _, s := range v.Statuses {
+			if !slices.Contains(m.Statuses, s) {
+				m.Statuses = append(m.Statuses, s)
+			}
+		}
+	}
+	slices.Sort(names)
+	out := make([]vertex, 0, len(names))
+	for _, n := range names {
+		m := byName[n]
+		slices.Sort(m.Statuses)
+		if m.Count > 1 {
+			slices.Sort(m.Logs)
+		}
+		out = append(out, *m)
+	}
+	return out
 }
 
 // rawStatus is one line of --progress=rawjson: buildkit's SolveStatus.
@@ -185,7 +226,7 @@ func parseRawJSON(stderr string) progress {
 		}
 		for _, rv := range st.Vertexes {
 			v := get(rv.Digest)
-			v.Name = mask(rv.Name)
+			v.Name = vertexName(rv.Name)
 			switch {
 			case rv.Error != "" && strings.Contains(rv.Error, "context canceled"):
 				v.End = "CANCELED"
@@ -208,6 +249,7 @@ func parseRawJSON(stderr string) progress {
 			get(w.Vertex).addStatus("warning: " + string(w.Short))
 		}
 	}
+	vs := make([]*vertex, 0, len(order))
 	for _, d := range order {
 		v := byDigest[d]
 		if text := strings.TrimRight(logs[d].String(), "\n"); text != "" {
@@ -215,8 +257,33 @@ func parseRawJSON(stderr string) progress {
 				v.Logs = append(v.Logs, mask(l))
 			}
 		}
-		p.Vertices = append(p.Vertices, v.settled())
+		vs = append(vs, v)
 	}
-	sortVertices(p.Vertices)
+	p.Vertices = merged(vs)
 	return p
+}
+
+// settle makes two progresses' unfinished steps alike: a daemon's last
+// update of a step can come after the display ended (Engine 20.10 does it
+// for the Dockerfile's or the stdin context's load), so a step without an
+// end takes the other's.
+func settle(a, b *progress) {
+	ends := func(p *progress) map[string]*vertex {
+		m := map[string]*vertex{}
+		for i := range p.Vertices {
+			m[p.Vertices[i].Name] = &p.Vertices[i]
+		}
+		return m
+	}
+	ma, mb := ends(a), ends(b)
+	for n, va := range ma {
+		vb, ok := mb[n]
+		switch {
+		case !ok:
+		case va.End == "":
+			va.End = vb.End
+		case vb.End == "":
+			vb.End = va.End
+		}
+	}
 }
