@@ -11,20 +11,20 @@ import (
 )
 
 var (
-	reDigest  = regexp.MustCompile(`sha256:[0-9a-f]{64}`)
-	reHex     = regexp.MustCompile(`\b[0-9a-f]{32,64}\b`)
-	reRef     = regexp.MustCompile(`\b[a-z0-9]{25}\b`)
+	reDigest = regexp.MustCompile(`sha256:[0-9a-f]{64}`)
+	reHex    = regexp.MustCompile(`\b[0-9a-f]{32,64}\b`)
+	reRef    = regexp.MustCompile(`\b[a-z0-9]{25}\b`)
 	// Steps alike on two platforms are one vertex, named for either.
 	rePlatform = regexp.MustCompile(`^\[linux/[a-z0-9]+(/v[0-9])? `)
 	// The daemon's temporary mount of a client's directory.
 	reMount = regexp.MustCompile(`buildkit-mount\d+`)
 	// A local cache is named by a hash of its path.
 	reLocalCache = regexp.MustCompile(`\blocal:\d+\b`)
-	reTime    = regexp.MustCompile(`\b\d+(\.\d+)?s\b`)
-	reSize    = regexp.MustCompile(`\b\d+(\.\d+)? ?([kMGT]i?)?B\b`)
-	reVertex  = regexp.MustCompile(`^#(\d+) (.*)$`)
-	reLog     = regexp.MustCompile(`^\d+\.\d+ ?(.*)$`)
-	reLogTime = regexp.MustCompile(`^(\s*)\d+\.\d+ `)
+	reTime       = regexp.MustCompile(`\b\d+(\.\d+)?s\b`)
+	reSize       = regexp.MustCompile(`\b\d+(\.\d+)? ?([kMGT]i?)?B\b`)
+	reVertex     = regexp.MustCompile(`^#(\d+) (.*)$`)
+	reLog        = regexp.MustCompile(`^\d+\.\d+ ?(.*)$`)
+	reLogTime    = regexp.MustCompile(`^(\s*)\d+\.\d+ `)
 	// A status still running or done: "transferring context: 2.10kB 0.1s done".
 	reTransfer = regexp.MustCompile(`^(transferring [^:]+:).*$`)
 	// A size shown once known, and a transfer's progress.
