@@ -40,7 +40,7 @@ func cases() []bkCase {
 	}
 	arg := func(a ...string) []string { return a }
 	none := arg("--network", "none")
-	return []bkCase{
+	cs := []bkCase{
 		// Context sources.
 		{name: "local dir, tagged image", files: copyFiles, args: with(arg("-t", "bkdiff:{who}")), image: "bkdiff:{who}"},
 		{name: "RUN, cold cache, image config and files", files: runFiles, cold: true, args: with(none, arg("-t", "bkdiff-run:{who}")), image: "bkdiff-run:{who}"},
@@ -54,9 +54,20 @@ func cases() []bkCase {
 		{name: "- reads a tar context from stdin", stdin: string(mustTar(tarFiles)), args: arg("-o", "type=local,dest={out}/d", "-")},
 		{name: "Dockerfile outside the context", dir: ".", files: files("ctx/a.txt", "a\n", "df/Dockerfile", copyDF),
 			args: arg("-f", "df/Dockerfile", "-o", "type=local,dest={out}/d", "ctx")},
+	}
+	remote := []bkCase{
 		{name: "git URL context (dumb HTTP)", args: arg("-o", "type=local,dest={out}/d", "http://{http}/repo.git#main")},
 		{name: "git URL with a subdirectory (20.10: not supported)", args: arg("-o", "type=local,dest={out}/d", "http://{http}/repo.git#main:sub")},
 		{name: "http tarball context", args: arg("-o", "type=local,dest={out}/d", "http://{http}/ctx.tar")},
+	}
+	for _, tc := range remote {
+		on29, on20 := tc, tc
+		on29.on, on20.on = "engine29", "engine20"
+		on20.name += ", buildx probes for a policy file"
+		on20.differs = policyProbe
+		cs = append(cs, on29, on20)
+	}
+	return append(cs, []bkCase{
 		{name: "--build-context a directory (20.10: no named contexts)", files: files("Dockerfile", "FROM scratch\nCOPY --from=extra b.txt /\n", "extra/b.txt", "b\n"),
 			args: with(arg("--build-context", "extra=extra"), local)},
 		{name: "--build-context docker-image://", files: files("Dockerfile", "FROM bb\nCOPY a.txt /\n", "a.txt", "a\n"),
@@ -172,7 +183,7 @@ func cases() []bkCase {
 		{name: "COPY of a missing file", files: files("Dockerfile", "FROM scratch\nCOPY nosuch /\n"), args: with()},
 		{name: "no context argument", args: arg("-t", "x")},
 		{name: "unknown flag", args: with(arg("--nosuch"))},
-	}
+	}...)
 }
 
 func mustTar(files map[string]string) []byte {

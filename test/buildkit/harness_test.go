@@ -64,7 +64,12 @@ const runTimeout = 2 * time.Minute
 // compare runs tc with both clients on e and compares their runs.
 func compare(t *testing.T, e engine, tc bkCase) {
 	t.Helper()
-	root := t.TempDir()
+	// Not t.TempDir: a comma of the test's name would end an -o value.
+	root, err := os.MkdirTemp(bed.dir, "case-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
 	bedRefs := strings.NewReplacer("{reg}", bed.reg.Addr, "{http}", bed.svc.addr, "{closed}", bed.svc.closed)
 	written := map[string]string{}
 	for name, content := range tc.files {
@@ -81,6 +86,13 @@ func compare(t *testing.T, e engine, tc bkCase) {
 	}
 	ref := clientRun(t, e, tc, root, "bkref")
 	cand := clientRun(t, e, tc, root, "bkcnd")
+	defer func() {
+		if t.Failed() || os.Getenv("MYBUILD_BKDIFF_VERBOSE") != "" {
+			t.Logf("docker: exit %d\nstdout: %.2000q\n%s", ref.code, ref.stdout, ref.stderr)
+			t.Logf("mybuild: exit %d\nstdout: %.2000q\n%s", cand.code, cand.stdout, cand.stderr)
+			t.Logf("docker left:\nimage: %.3000s\noutputs: %.3000s\npushed: %.3000s", ref.image, ref.outputs, ref.pushed)
+		}
+	}()
 	if tc.differs != nil {
 		tc.differs(t, ref, cand)
 		return
@@ -106,10 +118,6 @@ func compare(t *testing.T, e engine, tc bkCase) {
 		if diff := cmp.Diff(strings.Split(c.ref, "\n"), strings.Split(c.cand, "\n")); diff != "" {
 			t.Errorf("%s (-docker +mybuild):\n%s", c.what, diff)
 		}
-	}
-	if t.Failed() || os.Getenv("MYBUILD_BKDIFF_VERBOSE") != "" {
-		t.Logf("docker: exit %d\nstdout: %.2000q\n%s", ref.code, ref.stdout, ref.stderr)
-		t.Logf("mybuild: exit %d\nstdout: %.2000q\n%s", cand.code, cand.stdout, cand.stderr)
 	}
 }
 
