@@ -97,6 +97,11 @@ func compare(t *testing.T, e engine, tc bkCase) {
 		tc.differs(t, ref, cand)
 		return
 	}
+	for _, r := range []run{ref, cand} {
+		if strings.Contains(r.stderr, "docker.io/v2/") {
+			t.Errorf("a daemon was sent to docker.io: the test bed is loopback only")
+		}
+	}
 	if ref.code != cand.code {
 		t.Errorf("exit code: docker %d, mybuild %d", ref.code, cand.code)
 	}
@@ -231,12 +236,27 @@ func unixDialer(sock string) func(context.Context, string, string) (net.Conn, er
 	}
 }
 
+// prepare gives e the bases the --pull cases use: the base under the name
+// of a registry that refuses (only in the store), and under the bed's
+// registry, pushed there.
+func prepare(t *testing.T, e engine) {
+	t.Helper()
+	closed, pushed := bed.svc.closed+"/busybox:1", bed.reg.Addr+"/busybox:1"
+	for _, args := range [][]string{{"tag", base, closed}, {"tag", base, pushed}, {"push", "-q", pushed}, {"rmi", pushed}} {
+		if _, err := docker(e, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { _, _ = docker(e, "rmi", closed) })
+}
+
 // TestBuildKit runs every case on both engines, the engines side by side.
 func TestBuildKit(t *testing.T) {
 	for _, e := range engines {
 		t.Run(e.name, func(t *testing.T) {
 			t.Parallel()
 			need(t, e)
+			prepare(t, e)
 			for _, tc := range cases() {
 				if tc.on != "" && tc.on != e.name {
 					continue
