@@ -190,6 +190,27 @@ func cases() []bkCase {
 		{name: "-q prints the image ID", files: copyFiles, args: with(arg("-q", "-t", "bkdiff-q:{who}")), image: "bkdiff-q:{who}"},
 		{name: "-q with a local output", files: copyFiles, args: with(arg("-q"), local)},
 
+		// Environment and reproducible builds.
+		{name: "SOURCE_DATE_EPOCH: both clients make the same image digest", on: "engine29", files: copyFiles, env: []string{"SOURCE_DATE_EPOCH=1767225600"},
+			args: with(arg("--provenance=false", "-o", "type=oci,dest={out}/layout,tar=false", "--metadata-file", "{out}/meta.json", "--iidfile", "{out}/iid")),
+			same: []string{"layout/index.json", "iid"}},
+		{name: "BUILDKIT_PROGRESS=rawjson", files: copyFiles, env: []string{"BUILDKIT_PROGRESS=rawjson"}, args: with(local)},
+		{name: "BUILDX_NO_DEFAULT_ATTESTATIONS", files: copyFiles, env: []string{"BUILDX_NO_DEFAULT_ATTESTATIONS=1"}, args: with(arg("-t", "bkdiff-noatt:{who}")), image: "bkdiff-noatt:{who}"},
+		{name: "--build-arg NAME from the environment", files: files("Dockerfile", argDF, "a.txt", "a\n"), env: []string{"WHAT=fromenv"}, args: with(arg("--build-arg", "WHAT"), local)},
+		{name: "--builder default", files: copyFiles, args: with(arg("--builder", "default"), local)},
+		{name: "--builder nosuch", files: copyFiles, args: with(arg("--builder", "nosuch"))},
+		{name: "a lowercase dockerfile", files: files("dockerfile", copyDF, "a.txt", "a\n"), args: with(local)},
+		{name: ".dockerignore with exceptions and the Dockerfile ignored", files: files("Dockerfile", "FROM scratch\nCOPY . /ctx/\n", ".dockerignore", "*\n!keep/\nkeep/drop.txt\nDockerfile\n", "a.txt", "a\n", "keep/k.txt", "k\n", "keep/drop.txt", "d\n"), args: with(local)},
+		{name: "# syntax= a frontend nothing can pull", files: files("Dockerfile", "# syntax={closed}/dockerfile:1\nFROM scratch\n"), args: with()},
+		{name: "RUN for another architecture", on: "engine29", files: files("Dockerfile", "FROM --platform=linux/arm64 "+base+"\nRUN true\n"), args: with(none)},
+		{name: "--ssh with a named id", cold: true, files: files("Dockerfile", "FROM "+base+"\nRUN --mount=type=ssh,id=work test -S \"$SSH_AUTH_SOCK\" && echo work agent\n"), args: with(none, arg("--ssh", "work={agent}"))},
+		{name: "--push without a tag", files: copyFiles, args: with(arg("--push"))},
+		{name: "--load with -o type=local", files: copyFiles, args: with(arg("--load"), local)},
+		{name: "-o type=cacheonly", files: copyFiles, args: with(arg("-o", "type=cacheonly"))},
+		{name: "-q with a failing RUN", files: files("Dockerfile", "FROM "+base+"\nRUN echo before && exit 4\n"), args: with(none, arg("-q"))},
+		{name: "--progress rawjson with a failing RUN", files: files("Dockerfile", "FROM "+base+"\nRUN echo before && exit 5\n"), args: with(none, arg("--progress", "rawjson"))},
+		{name: "--iidfile of a local output", files: copyFiles, args: with(arg("--iidfile", "{out}/iid"), local)},
+
 		// Failures.
 		{name: "failing RUN", files: files("Dockerfile", "FROM "+base+"\nRUN echo before && exit 3\n"), args: with(none)},
 		{name: "Dockerfile parse error", files: files("Dockerfile", "FROM scratch\nNOSUCH instruction\n"), args: with()},

@@ -42,6 +42,9 @@ type bkCase struct {
 	image string
 	// push is the repository:tag the build pushes to {reg} ({who}).
 	push string
+	// same names files under {out} whose bytes both clients make alike
+	// (a reproducible build's digests).
+	same []string
 	// racy names vertices that a daemon shows or not by its timing (a
 	// step beside one that failed): they are not compared.
 	racy []string
@@ -96,6 +99,13 @@ func compare(t *testing.T, e engine, tc bkCase) {
 	if tc.differs != nil {
 		tc.differs(t, ref, cand)
 		return
+	}
+	for _, name := range tc.same {
+		a, errA := os.ReadFile(filepath.Join(root, "bkref", name))
+		b, errB := os.ReadFile(filepath.Join(root, "bkcnd", name))
+		if errA != nil || errB != nil || !bytes.Equal(a, b) {
+			t.Errorf("%s differs: docker %q (%v), mybuild %q (%v)", name, a, errA, b, errB)
+		}
 	}
 	for _, r := range []run{ref, cand} {
 		if strings.Contains(r.stderr, "docker.io/v2/") {
@@ -209,7 +219,7 @@ func clientRun(t *testing.T, e engine, tc bkCase, root, who string) run {
 		"docker buildx build", "mybuild", "docker build", "mybuild").Replace
 	r.stdout, r.stderr = alike(stdoutView(r.stdout)), alike(r.stderr)
 	r.image, r.outputs, r.pushed = alike(r.image), alike(r.outputs), alike(r.pushed)
-	if slices.ContainsFunc(tc.args, func(a string) bool { return strings.HasSuffix(a, "rawjson") }) {
+	if slices.ContainsFunc(append(tc.args, tc.env...), func(a string) bool { return strings.HasSuffix(a, "rawjson") }) {
 		r.progress = parseRawJSON(r.stderr)
 	} else {
 		r.progress = parsePlain(r.stderr)
