@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mybuild/mybuild/internal/testbed"
 )
 
 // policyProbe is a deliberate difference on Engine 20.10: buildx v0.38
@@ -24,7 +26,7 @@ func policyProbe(t *testing.T, ref, cand run) {
 	if diff := cmp.Diff(ref.outputs, cand.outputs); diff != "" {
 		t.Errorf("outputs (-docker +mybuild):\n%s", diff)
 	}
-	names := func(p progress) []string {
+	names := func(p testbed.Progress) []string {
 		var n []string
 		for _, v := range p.Vertices {
 			n = append(n, v.Name)
@@ -50,7 +52,7 @@ func policyProbe(t *testing.T, ref, cand run) {
 	}
 }
 
-func errorLine(p progress) string {
+func errorLine(p testbed.Progress) string {
 	i := slices.IndexFunc(p.After, func(l string) bool { return strings.HasPrefix(l, "ERROR: ") })
 	if i < 0 {
 		return ""

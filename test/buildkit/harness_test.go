@@ -5,7 +5,6 @@ package buildkit
 import (
 	"bytes"
 	"context"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mybuild/mybuild/internal/testbed"
 )
 
 // bkCase is one invocation of both clients on one engine. In args, env
@@ -56,7 +57,7 @@ type bkCase struct {
 type run struct {
 	code           int
 	stdout, stderr string
-	progress       progress
+	progress       testbed.Progress
 	image          string // imageView
 	outputs        string // outputsView
 	pushed         string
@@ -118,10 +119,10 @@ func compare(t *testing.T, e engine, tc bkCase) {
 	if diff := cmp.Diff(ref.stdout, cand.stdout); diff != "" {
 		t.Errorf("stdout (-docker +mybuild):\n%s", diff)
 	}
-	for _, p := range []*progress{&ref.progress, &cand.progress} {
-		p.Vertices = slices.DeleteFunc(p.Vertices, func(v vertex) bool { return slices.Contains(tc.racy, v.Name) })
+	for _, p := range []*testbed.Progress{&ref.progress, &cand.progress} {
+		p.Vertices = slices.DeleteFunc(p.Vertices, func(v testbed.Vertex) bool { return slices.Contains(tc.racy, v.Name) })
 	}
-	settle(&ref.progress, &cand.progress)
+	testbed.Settle(&ref.progress, &cand.progress)
 	if diff := cmp.Diff(ref.progress, cand.progress); diff != "" {
 		t.Errorf("progress (-docker +mybuild):\n%s", diff)
 	}
@@ -220,9 +221,9 @@ func clientRun(t *testing.T, e engine, tc bkCase, root, who string) run {
 	r.stdout, r.stderr = alike(stdoutView(r.stdout)), alike(r.stderr)
 	r.image, r.outputs, r.pushed = alike(r.image), alike(r.outputs), alike(r.pushed)
 	if slices.ContainsFunc(append(tc.args, tc.env...), func(a string) bool { return strings.HasSuffix(a, "rawjson") }) {
-		r.progress = parseRawJSON(r.stderr)
+		r.progress = testbed.ParseRawJSON(r.stderr)
 	} else {
-		r.progress = parsePlain(r.stderr)
+		r.progress = testbed.ParsePlain(r.stderr)
 	}
 	return r
 }
@@ -231,18 +232,11 @@ func clientRun(t *testing.T, e engine, tc bkCase, root, who string) run {
 // holds is the ID of the image it left.
 func checkID(t *testing.T, who, id, stdout, out string) {
 	t.Helper()
-	if s := strings.TrimSpace(stdout); reDigest.MatchString(s) && s != id {
+	if s := strings.TrimSpace(stdout); testbed.ReDigest.MatchString(s) && s != id {
 		t.Errorf("%s: stdout %q, the image is %s", who, s, id)
 	}
 	if b, err := os.ReadFile(filepath.Join(out, "iid")); err == nil && string(b) != id {
 		t.Errorf("%s: --iidfile holds %q, the image is %s", who, b, id)
-	}
-}
-
-func unixDialer(sock string) func(context.Context, string, string) (net.Conn, error) {
-	return func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", sock)
 	}
 }
 

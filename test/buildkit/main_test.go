@@ -10,14 +10,9 @@ package buildkit
 
 import (
 	"fmt"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/mybuild/mybuild/internal/testbed"
 )
@@ -89,9 +84,9 @@ func (b *bedT) setup() error {
 			return fmt.Errorf("%s is missing (run scripts/install-refs.sh): %w", p, err)
 		}
 	}
-	b.mybuild = filepath.Join(b.dir, "mybuild")
-	if out, err := exec.Command(goTool(), "build", "-o", b.mybuild, "github.com/mybuild/mybuild/cmd/mybuild").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build mybuild: %v\n%s", err, out)
+	var err error
+	if b.mybuild, err = testbed.BuildMybuild(b.dir); err != nil {
+		return err
 	}
 	b.config = filepath.Join(b.dir, "docker-config")
 	if err := os.MkdirAll(filepath.Join(b.config, "cli-plugins"), 0o700); err != nil {
@@ -103,7 +98,6 @@ func (b *bedT) setup() error {
 	if err := os.WriteFile(filepath.Join(b.config, "config.json"), []byte("{}"), 0o600); err != nil {
 		return err
 	}
-	var err error
 	if b.reg, err = testbed.StartRegistry(filepath.Join(b.dir, "reg"), "", ""); err != nil {
 		return err
 	}
@@ -114,15 +108,7 @@ func (b *bedT) setup() error {
 // env is both clients' environment on e: the bed's docker config and
 // nothing of the machine's docker settings.
 func (b *bedT) env(e engine, extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "DOCKER_") || strings.HasPrefix(k, "BUILDX_") || strings.HasPrefix(k, "BUILDKIT_") || k == "SSH_AUTH_SOCK" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	env = append(env, "DOCKER_CONFIG="+b.config, "DOCKER_HOST="+e.host)
+	env := testbed.CleanEnv("DOCKER_CONFIG="+b.config, "DOCKER_HOST="+e.host)
 	return append(append(env, e.env...), extra...)
 }
 
@@ -137,18 +123,7 @@ func need(t *testing.T, e engine) {
 	if bed.setupErr != nil {
 		fail("the BuildKit test bed could not be set up: %v", bed.setupErr)
 	}
-	c := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DialContext: unixDialer(strings.TrimPrefix(e.host, "unix://"))}}
-	resp, err := c.Get("http://docker/_ping")
-	if err != nil {
+	if err := testbed.Ping(e.host); err != nil {
 		fail("no daemon at %s (scripts/test-daemon.sh, scripts/test-engine29.sh): %v", e.host, err)
-		return
 	}
-	resp.Body.Close()
-}
-
-func goTool() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }

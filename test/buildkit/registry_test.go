@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/mybuild/mybuild/internal/testbed"
 )
 
 const manifestTypes = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
@@ -47,7 +49,7 @@ func pushedView(ref string) string {
 			Layers    []struct{ Digest string }
 		}
 		_ = json.Unmarshal(m, &doc)
-		fmt.Fprintf(&b, "%s%s\n", strings.Repeat("  ", depth), contentView(m))
+		fmt.Fprintf(&b, "%s%s\n", strings.Repeat("  ", depth), testbed.ContentView(m))
 		for _, sub := range doc.Manifests {
 			walk(sub.Digest, depth+1)
 		}
@@ -61,7 +63,7 @@ func pushedView(ref string) string {
 				fmt.Fprintf(&b, "%s  %v\n", strings.Repeat("  ", depth), err)
 				continue
 			}
-			fmt.Fprintf(&b, "%s  %s\n", strings.Repeat("  ", depth), contentView(data))
+			fmt.Fprintf(&b, "%s  %s\n", strings.Repeat("  ", depth), testbed.ContentView(data))
 		}
 	}
 	walk(tag, 0)

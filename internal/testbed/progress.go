@@ -1,6 +1,4 @@
-//go:build linux
-
-package buildkit
+package testbed
 
 import (
 	"bufio"
@@ -11,7 +9,7 @@ import (
 )
 
 var (
-	reDigest = regexp.MustCompile(`sha256:[0-9a-f]{64}`)
+	ReDigest = regexp.MustCompile(`sha256:[0-9a-f]{64}`)
 	reHex    = regexp.MustCompile(`\b[0-9a-f]{32,64}\b`)
 	reRef    = regexp.MustCompile(`\b[a-z0-9]{25}\b`)
 	// Steps alike on two platforms are one vertex, named for either.
@@ -31,10 +29,10 @@ var (
 	reTrailingSize = regexp.MustCompile(`( SIZE( / SIZE)?)+$`)
 )
 
-// mask replaces what differs from run to run: digests, IDs, build refs,
+// Mask replaces what differs from run to run: digests, IDs, build refs,
 // sizes and times.
-func mask(s string) string {
-	s = reDigest.ReplaceAllString(s, "sha256:D")
+func Mask(s string) string {
+	s = ReDigest.ReplaceAllString(s, "sha256:D")
 	s = reHex.ReplaceAllString(s, "HEX")
 	s = reRef.ReplaceAllString(s, "REF")
 	s = reLocalCache.ReplaceAllString(s, "local:N")
@@ -44,14 +42,14 @@ func mask(s string) string {
 }
 
 func vertexName(s string) string {
-	return rePlatform.ReplaceAllString(mask(s), "[PLATFORM ")
+	return rePlatform.ReplaceAllString(Mask(s), "[PLATFORM ")
 }
 
-// vertex is one step of the progress as compared: how it ended (DONE,
+// Vertex is one step of the progress as compared: how it ended (DONE,
 // CACHED, CANCELED or its ERROR line), what it logged, and the statuses it
 // showed, each once. Steps of the same name (two exporters) are one: which
 // of them shows a status they share is a race.
-type vertex struct {
+type Vertex struct {
 	Name     string
 	Count    int
 	End      string
@@ -59,20 +57,20 @@ type vertex struct {
 	Statuses []string
 }
 
-// progress is a build's progress read as vertices, sorted by name (their
+// Progress is a build's progress read as vertices, sorted by name (their
 // numbers and their interleaving follow the daemon's timing), and the text
 // before the first and after the last: the builder line, warnings, the
 // error context and the ERROR: summary, exactly but masked.
-type progress struct {
+type Progress struct {
 	Before   []string
-	Vertices []vertex
+	Vertices []Vertex
 	After    []string
 }
 
-// parsePlain reads --progress=plain output.
-func parsePlain(stderr string) progress {
-	var p progress
-	byNum := map[string]*vertex{}
+// ParsePlain reads --progress=plain output.
+func ParsePlain(stderr string) Progress {
+	var p Progress
+	byNum := map[string]*Vertex{}
 	var order []string
 	started := false
 	for _, line := range strings.Split(strings.TrimRight(stderr, "\n"), "\n") {
@@ -82,7 +80,7 @@ func parsePlain(stderr string) progress {
 				continue
 			}
 			// The error context quotes the step's logs with their times.
-			line = reLogTime.ReplaceAllString(mask(line), "${1}T ")
+			line = reLogTime.ReplaceAllString(Mask(line), "${1}T ")
 			if started {
 				p.After = append(p.After, line)
 			} else {
@@ -94,7 +92,7 @@ func parsePlain(stderr string) progress {
 		num, rest := m[1], m[2]
 		v, ok := byNum[num]
 		if !ok {
-			byNum[num] = &vertex{Name: vertexName(rest)}
+			byNum[num] = &Vertex{Name: vertexName(rest)}
 			order = append(order, num)
 			continue
 		}
@@ -103,14 +101,14 @@ func parsePlain(stderr string) progress {
 		case rest == "CACHED" || rest == "CANCELED" || strings.HasPrefix(rest, "DONE"):
 			v.End = strings.Fields(rest)[0]
 		case strings.HasPrefix(rest, "ERROR"):
-			v.End = mask(rest)
+			v.End = Mask(rest)
 		case reLog.MatchString(rest):
-			v.Logs = append(v.Logs, mask(reLog.FindStringSubmatch(rest)[1]))
+			v.Logs = append(v.Logs, Mask(reLog.FindStringSubmatch(rest)[1]))
 		default:
 			v.addStatus(rest)
 		}
 	}
-	vs := make([]*vertex, 0, len(order))
+	vs := make([]*Vertex, 0, len(order))
 	for _, n := range order {
 		vs = append(vs, byNum[n])
 	}
@@ -120,8 +118,8 @@ func parsePlain(stderr string) progress {
 
 // addStatus adds a status line once, without its time and "done": the
 // same status is printed while it runs and when it is done.
-func (v *vertex) addStatus(s string) {
-	s = strings.TrimSuffix(mask(s), " done")
+func (v *Vertex) addStatus(s string) {
+	s = strings.TrimSuffix(Mask(s), " done")
 	s = strings.TrimSuffix(s, " T")
 	s = reTransfer.ReplaceAllString(s, "$1")
 	s = reTrailingSize.ReplaceAllString(s, "")
@@ -132,13 +130,13 @@ func (v *vertex) addStatus(s string) {
 
 // merged is vs by name, those of one name merged: their ends, logs and
 // statuses as sorted sets.
-func merged(vs []*vertex) []vertex {
-	byName := map[string]*vertex{}
+func merged(vs []*Vertex) []Vertex {
+	byName := map[string]*Vertex{}
 	var names []string
 	for _, v := range vs {
 		m, ok := byName[v.Name]
 		if !ok {
-			m = &vertex{Name: v.Name}
+			m = &Vertex{Name: v.Name}
 			byName[v.Name] = m
 			names = append(names, v.Name)
 		}
@@ -158,7 +156,7 @@ func merged(vs []*vertex) []vertex {
 		}
 	}
 	slices.Sort(names)
-	out := make([]vertex, 0, len(names))
+	out := make([]Vertex, 0, len(names))
 	for _, n := range names {
 		m := byName[n]
 		slices.Sort(m.Statuses)
@@ -195,19 +193,19 @@ type rawStatus struct {
 	}
 }
 
-// parseRawJSON reads --progress=rawjson output into the same vertices as
+// ParseRawJSON reads --progress=rawjson output into the same vertices as
 // the plain output: names, ends, logs (joined per vertex, then by line) and
 // status IDs; lines that are not JSON (the error summary) are kept as text.
-func parseRawJSON(stderr string) progress {
-	var p progress
-	byDigest := map[string]*vertex{}
+func ParseRawJSON(stderr string) Progress {
+	var p Progress
+	byDigest := map[string]*Vertex{}
 	logs := map[string]*strings.Builder{}
 	var order []string
-	get := func(d string) *vertex {
+	get := func(d string) *Vertex {
 		if v, ok := byDigest[d]; ok {
 			return v
 		}
-		v := &vertex{}
+		v := &Vertex{}
 		byDigest[d] = v
 		logs[d] = &strings.Builder{}
 		order = append(order, d)
@@ -220,7 +218,7 @@ func parseRawJSON(stderr string) progress {
 		var st rawStatus
 		if json.Unmarshal([]byte(line), &st) != nil {
 			if strings.TrimSpace(line) != "" {
-				p.After = append(p.After, mask(line))
+				p.After = append(p.After, Mask(line))
 			}
 			continue
 		}
@@ -231,7 +229,7 @@ func parseRawJSON(stderr string) progress {
 			case rv.Error != "" && strings.Contains(rv.Error, "context canceled"):
 				v.End = "CANCELED"
 			case rv.Error != "":
-				v.End = "ERROR: " + mask(rv.Error)
+				v.End = "ERROR: " + Mask(rv.Error)
 			case rv.Cached:
 				v.End = "CACHED"
 			case rv.Completed != nil:
@@ -249,12 +247,12 @@ func parseRawJSON(stderr string) progress {
 			get(w.Vertex).addStatus("warning: " + string(w.Short))
 		}
 	}
-	vs := make([]*vertex, 0, len(order))
+	vs := make([]*Vertex, 0, len(order))
 	for _, d := range order {
 		v := byDigest[d]
 		if text := strings.TrimRight(logs[d].String(), "\n"); text != "" {
 			for _, l := range strings.Split(text, "\n") {
-				v.Logs = append(v.Logs, mask(l))
+				v.Logs = append(v.Logs, Mask(l))
 			}
 		}
 		vs = append(vs, v)
@@ -263,13 +261,13 @@ func parseRawJSON(stderr string) progress {
 	return p
 }
 
-// settle makes two progresses' unfinished steps alike: a daemon's last
+// Settle makes two progresses' unfinished steps alike: a daemon's last
 // update of a step can come after the display ended (Engine 20.10 does it
 // for the Dockerfile's or the stdin context's load), so a step without an
 // end takes the other's.
-func settle(a, b *progress) {
-	ends := func(p *progress) map[string]*vertex {
-		m := map[string]*vertex{}
+func Settle(a, b *Progress) {
+	ends := func(p *Progress) map[string]*Vertex {
+		m := map[string]*Vertex{}
 		for i := range p.Vertices {
 			m[p.Vertices[i].Name] = &p.Vertices[i]
 		}
