@@ -180,6 +180,8 @@ func MaskValue(v any) any {
 				vv = "TIME"
 			case sizeKey.MatchString(k):
 				vv = "SIZE"
+			case k == "sysUsage": // the machine's load while it built
+				vv = "USAGE"
 			default:
 				vv = MaskValue(vv)
 			}

@@ -211,6 +211,23 @@ func cases() []bkCase {
 		{name: "--progress rawjson with a failing RUN", files: files("Dockerfile", "FROM "+base+"\nRUN echo before && exit 5\n"), args: with(none, arg("--progress", "rawjson"))},
 		{name: "--iidfile of a local output", files: copyFiles, args: with(arg("--iidfile", "{out}/iid"), local)},
 
+		// More inputs and outputs.
+		{name: "a context through a symlink", files: files("real/Dockerfile", copyDF, "real/a.txt", "a\n"), links: map[string]string{"link": "real"}, args: arg("-o", "type=local,dest={out}/d", "link")},
+		{name: "-f an absolute path outside the context", files: files("a.txt", "a\n", "../df/Dockerfile", copyDF), args: with(arg("-f", "{root}/df/Dockerfile"), local)},
+		{name: "ADD of an http URL and a git URL", files: files("Dockerfile", "FROM scratch\nADD http://{http}/ctx.tar /from-http.tar\nADD http://{http}/repo.git#main /from-git/\n"), args: with(local)},
+		{name: "COPY --chmod, --link, --exclude and a heredoc", files: files("Dockerfile", "# check=skip=all\nFROM "+base+"\nCOPY --chmod=600 --link a.txt /a600\nCOPY --exclude=*.log . /ctx/\nRUN <<EOT\necho heredoc >/h\nEOT\n", "a.txt", "a\n", "x.log", "log\n"), args: with(none, local)},
+		{name: "RUN --mount=type=bind and tmpfs", cold: true, files: files("Dockerfile", "FROM "+base+"\nRUN --mount=type=bind,target=/src cat /src/a.txt\nRUN --mount=type=tmpfs,target=/t touch /t/x && ls /t\n", "a.txt", "bound\n"), args: with(none)},
+		{name: "two -t tags", files: copyFiles, args: with(arg("-t", "bkdiff-t1:{who}", "-t", "bkdiff-t2:{who}")), image: "bkdiff-t2:{who}"},
+		{name: "-q with --progress plain", files: copyFiles, args: with(arg("-q", "--progress", "plain", "-t", "bkdiff-qp:{who}")), image: "bkdiff-qp:{who}"},
+		{name: "BUILDX_METADATA_PROVENANCE=max and BUILDX_METADATA_WARNINGS", files: files("Dockerfile", warningDF, "a.txt", "a\n"), env: []string{"BUILDX_METADATA_PROVENANCE=max", "BUILDX_METADATA_WARNINGS=1"}, args: with(arg("--metadata-file", "{out}/meta.json"), local)},
+		{name: "a daemon that does not answer, DOCKER_BUILDKIT=1", files: copyFiles, env: []string{"DOCKER_HOST=unix://{root}/nosuch.sock", "DOCKER_BUILDKIT=1"}, args: with(local)},
+		{name: "a daemon that refuses, DOCKER_BUILDKIT=1", files: copyFiles, env: []string{"DOCKER_HOST=tcp://{closed}", "DOCKER_BUILDKIT=1"}, args: with(local)},
+		{name: "a daemon that does not answer, DOCKER_BUILDKIT unset: mybuild takes the classic builder", on: "engine29", files: copyFiles,
+			env: []string{"DOCKER_HOST=unix://{root}/nosuch.sock"}, args: with(), differs: classicWhenUnanswered},
+		{name: "--iidfile where it cannot be written", files: copyFiles, args: with(arg("--iidfile", "{root}/nosuch/iid", "-t", "bkdiff-iidbad:{who}"))},
+		{name: "--metadata-file where it cannot be written", files: copyFiles, args: with(arg("--metadata-file", "{root}/nosuch/meta.json"), local)},
+		{name: "--annotation index: on a platform list", on: "engine29", files: copyFiles, args: with(arg("--platform", "linux/amd64,linux/arm64", "--annotation", "index:org.example.i=1", "-o", "type=oci,dest={out}/x.tar"))},
+
 		// Failures.
 		{name: "failing RUN", files: files("Dockerfile", "FROM "+base+"\nRUN echo before && exit 3\n"), args: with(none)},
 		{name: "Dockerfile parse error", files: files("Dockerfile", "FROM scratch\nNOSUCH instruction\n"), args: with()},

@@ -59,3 +59,21 @@ func errorLine(p testbed.Progress) string {
 	}
 	return p.After[i]
 }
+
+// classicWhenUnanswered is a deliberate difference (README: the daemon's
+// Builder-Version decides): with DOCKER_BUILDKIT unset, a daemon that does
+// not answer advertises no BuildKit, so mybuild takes the classic builder
+// and says so as the classic docker build does; docker with buildx
+// installed goes to buildx whatever the daemon.
+func classicWhenUnanswered(t *testing.T, ref, cand run) {
+	const (
+		buildx  = "ERROR: failed to connect to the docker API at unix://ROOT/nosuch.sock; check if the path is correct and if the daemon is running: dial unix ROOT/nosuch.sock: connect: no such file or directory\n"
+		classic = "Cannot connect to the Docker daemon at unix://ROOT/nosuch.sock. Is the docker daemon running?\n"
+	)
+	if ref.code != 1 || ref.stderr != buildx {
+		t.Errorf("docker: exit %d, stderr %q, want 1 and %q", ref.code, ref.stderr, buildx)
+	}
+	if cand.code != 1 || cand.stderr != classic {
+		t.Errorf("mybuild: exit %d, stderr %q, want 1 and %q", cand.code, cand.stderr, classic)
+	}
+}

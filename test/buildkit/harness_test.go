@@ -31,6 +31,7 @@ type bkCase struct {
 	// dir is where both clients run, under the context's parent ("ctx"
 	// when empty): a Dockerfile outside the context runs from above it.
 	dir   string
+	links map[string]string // symlinks made in the case's directory: name → target
 	stdin string
 	env   []string
 	pre   [][]string // run first by each client, not compared (a cache to import)
@@ -84,6 +85,11 @@ func compare(t *testing.T, e engine, tc bkCase) {
 	}
 	if err := os.MkdirAll(filepath.Join(root, "ctx"), 0o755); err != nil {
 		t.Fatal(err)
+	}
+	for name, target := range tc.links {
+		if err := os.Symlink(target, filepath.Join(root, "ctx", name)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if !tc.cold {
 		clientRun(t, e, tc, root, "bkwrm")
@@ -149,7 +155,7 @@ func clientRun(t *testing.T, e engine, tc bkCase, root, who string) run {
 	expand := func(s string) string {
 		return strings.NewReplacer("{who}", who, "{out}", out, "{reg}", bed.reg.Addr,
 			"{http}", bed.svc.addr, "{agent}", bed.svc.sock, "{key}", bed.svc.key,
-			"{closed}", bed.svc.closed).Replace(s)
+			"{closed}", bed.svc.closed, "{root}", root).Replace(s)
 	}
 	image, push := expand(tc.image), expand(tc.push)
 	if image != "" {
