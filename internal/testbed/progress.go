@@ -29,6 +29,21 @@ var (
 	reTrailingSize = regexp.MustCompile(`( SIZE( / SIZE)?)+$`)
 )
 
+// solveRace is the two words BuildKit's client has for one failed solve:
+// the gateway's and the Solve call's error race to be reported first
+// (client.Build), for buildx and mybuild alike.
+var solveRace = strings.NewReplacer(
+	"failed to run Build function: ", "failed to solve: ",
+	"failed to solve: rpc error: code = Unknown desc = ", "failed to solve: ")
+
+// summary is a text line after the vertices as compared.
+func summary(line string) string {
+	if strings.HasPrefix(line, "ERROR: ") {
+		line = solveRace.Replace(line)
+	}
+	return line
+}
+
 // Mask replaces what differs from run to run: digests, IDs, build refs,
 // sizes and times.
 func Mask(s string) string {
@@ -82,7 +97,7 @@ func ParsePlain(stderr string) Progress {
 			// The error context quotes the step's logs with their times.
 			line = reLogTime.ReplaceAllString(Mask(line), "${1}T ")
 			if started {
-				p.After = append(p.After, line)
+				p.After = append(p.After, summary(line))
 			} else {
 				p.Before = append(p.Before, line)
 			}
@@ -218,7 +233,7 @@ func ParseRawJSON(stderr string) Progress {
 		var st rawStatus
 		if json.Unmarshal([]byte(line), &st) != nil {
 			if strings.TrimSpace(line) != "" {
-				p.After = append(p.After, Mask(line))
+				p.After = append(p.After, summary(Mask(line)))
 			}
 			continue
 		}

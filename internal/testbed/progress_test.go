@@ -119,3 +119,11 @@ func TestSettleFillsAnUnfinishedStep(t *testing.T) {
 		t.Errorf("not settled: %+v %+v", a, b)
 	}
 }
+
+func TestParsePlainSolveRace(t *testing.T) {
+	a := ParsePlain("#1 [internal] load x\n#1 DONE 0.0s\nERROR: failed to build: failed to run Build function: failed to solve with frontend dockerfile.v0: boom\n")
+	b := ParsePlain("#1 [internal] load x\n#1 DONE 0.0s\nERROR: failed to build: failed to solve: rpc error: code = Unknown desc = failed to solve with frontend dockerfile.v0: boom\n")
+	if diff := cmp.Diff(a, b); diff != "" {
+		t.Errorf("(-a +b):\n%s", diff)
+	}
+}
