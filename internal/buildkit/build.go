@@ -212,7 +212,8 @@ func (o *options) solve(ctx context.Context, b *Builder, p *printer, exports []c
 	}
 	so := req.so
 	so.Ref = identity.NewID()
-	so.Session = attachables
+	// After what the inputs attached (stdin's upload provider).
+	so.Session = append(so.Session, attachables...)
 	git.apply(so.FrontendAttrs, req.inputs.mountDirs)
 	o.warnNoOutput(b, n, &so)
 	resp, err := o.solveOn(ctx, b, n, n.client, &so, p)

@@ -151,7 +151,7 @@ func (o *options) solveNodes(ctx context.Context, b *Builder, p *printer, nodes 
 		}
 		defer req.close()
 		req.so.Ref = ref
-		req.so.Session = attachables
+		req.so.Session = append(req.so.Session, attachables...)
 		git.apply(req.so.FrontendAttrs, req.inputs.mountDirs)
 		if err := prepareMultiNodeExports(&req.so, &pushNames, &insecure); err != nil {
 			return nil, nil, err

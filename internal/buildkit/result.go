@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	"github.com/moby/buildkit/frontend/subrequests"
@@ -57,10 +60,25 @@ func metadata(resp map[string]string) map[string]any {
 	return out
 }
 
+// writeMetadataFile writes --metadata-file as buildx does: its directory
+// must already be there (buildx's atomic writer makes none, and fails the
+// build), and it must not be a directory itself.
 func writeMetadataFile(name string, dt any) error {
 	b, err := json.MarshalIndent(dt, "", "  ")
 	if err != nil {
 		return err
+	}
+	if dir := filepath.Dir(name); dir != "." && dir != ".." {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			return fmt.Errorf("invalid output path: %w", err)
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("invalid output path: %w", &os.PathError{Op: "stat", Path: dir, Err: syscall.ENOTDIR})
+		}
+	}
+	if fi, err := os.Lstat(name); err == nil && fi.IsDir() {
+		return errors.New("cannot write to a directory")
 	}
 	return writeFileAtomic(name, b, 0o644)
 }

@@ -3,12 +3,14 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 
 	"github.com/mybuild/mybuild/internal/buildkit"
 	"github.com/mybuild/mybuild/pkg/auth"
 	"github.com/mybuild/mybuild/pkg/buildxstore"
 	"github.com/mybuild/mybuild/pkg/dockercontext"
+	"github.com/mybuild/mybuild/pkg/engine"
 )
 
 // builderName is the builder a build asks for, by docker's rules for
@@ -57,12 +59,34 @@ func builderFor(o *buildkitOptions, cfg *auth.Config, sel *selection) (*buildkit
 		}
 	}
 	if ng == nil {
+		if err := unreachable(sel.pingErr); err != nil {
+			return nil, err
+		}
 		node := buildkit.DockerNode(sel.client, sel.client)
 		node.Name = ctxName
 		node.ProxyArgs = cfg.BuildKitProxies(sel.client.Host())
 		return &buildkit.Builder{Name: ctxName, Driver: "docker", Nodes: []*buildkit.Node{node}}, nil
 	}
 	return storeBuilder(ng, sel, cfg)
+}
+
+// unreachable is a daemon that did not answer the ping, in the words of
+// buildx's docker client (it fails before the build): a socket that is not
+// there is named with the dial's error, one that cannot be opened says so,
+// anything else is docker's sentence. nil when the daemon answered.
+func unreachable(pingErr error) error {
+	var ce *engine.ConnectionError
+	if !errors.As(pingErr, &ce) {
+		return nil
+	}
+	var op *net.OpError
+	switch {
+	case errors.Is(ce.Cause, os.ErrPermission):
+		return fmt.Errorf("permission denied while trying to connect to the docker API at %v", ce.Host)
+	case errors.Is(ce.Cause, os.ErrNotExist) && errors.As(ce.Cause, &op):
+		return fmt.Errorf("failed to connect to the docker API at %v; check if the path is correct and if the daemon is running: %w", ce.Host, op)
+	}
+	return ce
 }
 
 // storeBuilder makes a builder instance of buildx's store: its remote

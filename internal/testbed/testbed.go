@@ -3,7 +3,9 @@
 // certificates (a CA, a server certificate for 127.0.0.1, a client
 // certificate), buildkitd nodes with the OCI worker, and registries (one
 // open, one with htpasswd authentication). The binaries are the ones
-// scripts/install-refs.sh builds.
+// scripts/install-refs.sh builds. The differential suites also share here
+// how they read what the two clients did: BuildKit's progress as vertices
+// (progress.go) and outputs as masked file trees (trees.go).
 package testbed
 
 import (

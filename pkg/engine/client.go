@@ -373,12 +373,12 @@ func (c *Client) connectError(ctx context.Context, err error) error {
 	}
 	var opErr *net.OpError
 	if errors.As(err, &opErr) && os.IsPermission(opErr.Err) {
-		return &ConnectionError{Host: c.host, Err: fmt.Errorf("permission denied while trying to connect to the Docker daemon socket at %v: %w", c.host, err)}
+		return &ConnectionError{Host: c.host, Err: fmt.Errorf("permission denied while trying to connect to the Docker daemon socket at %v: %w", c.host, err), Cause: err}
 	}
 	var nErr net.Error
 	if errors.As(err, &nErr) {
 		if nErr.Timeout() || strings.Contains(msg, "connection refused") || strings.Contains(msg, "dial unix") {
-			return &ConnectionError{Host: c.host}
+			return &ConnectionError{Host: c.host, Cause: err}
 		}
 	}
 	return &TransportError{Err: err}

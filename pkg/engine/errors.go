@@ -9,6 +9,9 @@ import (
 type ConnectionError struct {
 	Host string
 	Err  error // optional detail replacing the standard sentence
+	// Cause is the transport's error behind the sentence (the dial's), for
+	// callers that word it as another client does.
+	Cause error
 }
 
 func (e *ConnectionError) Error() string {

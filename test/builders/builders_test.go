@@ -5,16 +5,16 @@ package builders
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mybuild/mybuild/internal/testbed"
 )
 
 // testCase is one invocation of both clients. In args, {who} is "tagref"
@@ -197,7 +197,7 @@ func TestBuilders(t *testing.T) {
 			if diff := cmp.Diff(ref.stdout, cand.stdout); diff != "" {
 				t.Errorf("stdout (-docker +mybuild):\n%s", diff)
 			}
-			if diff := cmp.Diff(parseProgress(ref.stderr), parseProgress(cand.stderr)); diff != "" {
+			if diff := cmp.Diff(testbed.ParsePlain(ref.stderr), testbed.ParsePlain(cand.stderr)); diff != "" {
 				t.Errorf("progress (-docker +mybuild):\n%s", diff)
 			}
 			if diff := cmp.Diff(ref.artifact, cand.artifact); diff != "" {
@@ -298,36 +298,26 @@ func treeView(p string) string {
 	}
 	if !fi.IsDir() {
 		b, _ := os.ReadFile(p)
-		return contentView(b)
+		return testbed.ContentView(b)
 	}
-	tree, err := fileTree(p)
+	tree, err := testbed.DirTree(p)
 	if err != nil {
 		return err.Error()
 	}
-	return listing(tree)
-}
-
-// listing is a tree as sorted "name: content" lines (cmp.Diff's output is
-// not stable from run to run).
-func listing(tree map[string]string) string {
-	names := make([]string, 0, len(tree))
-	for n := range tree {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	var b strings.Builder
-	for _, n := range names {
-		fmt.Fprintf(&b, "%s: %s\n", n, tree[n])
-	}
-	return b.String()
+	return tree.Listing()
 }
 
 func tarView(p string) string {
-	tree, err := tarTree(p)
+	f, err := os.Open(p)
 	if err != nil {
 		return err.Error()
 	}
-	return listing(tree)
+	defer f.Close()
+	tree, err := testbed.TarTree(f)
+	if err != nil {
+		return err.Error()
+	}
+	return tree.Listing()
 }
 
 func imageView(r registry, repo, who string) string {

@@ -3,245 +3,17 @@
 package builders
 
 import (
-	"archive/tar"
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/mybuild/mybuild/internal/testbed"
 )
-
-func unixDialer(sock string) func(context.Context, string, string) (net.Conn, error) {
-	return func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", sock)
-	}
-}
-
-var (
-	reDigest  = regexp.MustCompile(`sha256:[0-9a-f]{64}`)
-	reHex     = regexp.MustCompile(`\b[0-9a-f]{12,64}\b`)
-	reTime    = regexp.MustCompile(`\b\d+(\.\d+)?s\b`)
-	reSize    = regexp.MustCompile(`\b\d+(\.\d+)? ?([kMG]i?)?B\b`)
-	reRef     = regexp.MustCompile(`\b[a-z0-9]{25}\b`)
-	reVertex  = regexp.MustCompile(`^#(\d+) (.*)$`)
-	reLog     = regexp.MustCompile(`^\d+\.\d+ (.*)$`)
-	reLogTime = regexp.MustCompile(`^\d+\.\d+ `)
-)
-
-// mask replaces what differs from run to run: digests, IDs, times, sizes,
-// build refs, temporary paths.
-func mask(s string) string {
-	s = reDigest.ReplaceAllString(s, "sha256:D")
-	s = reRef.ReplaceAllString(s, "REF")
-	s = reHex.ReplaceAllString(s, "HEX")
-	s = reSize.ReplaceAllString(s, "SIZE")
-	s = reTime.ReplaceAllString(s, "T")
-	return s
-}
-
-// vertex is one step of the plain progress: its name, how it ended, what
-// it logged and the statuses it showed (each once, as last shown).
-type vertex struct {
-	Name     string
-	End      string
-	Logs     []string
-	Statuses []string
-}
-
-// progressView is plain progress read as vertices, in name order (nodes
-// and concurrent steps interleave differently each run), and the text
-// around them.
-type progressView struct {
-	Before   []string
-	Vertices []vertex
-	After    []string
-}
-
-func parseProgress(stderr string) progressView {
-	var pv progressView
-	byIndex := map[string]*vertex{}
-	var order []string
-	inVertices := false
-	for _, line := range strings.Split(strings.TrimRight(stderr, "\n"), "\n") {
-		m := reVertex.FindStringSubmatch(line)
-		if m == nil || m[1] == "0" {
-			if strings.TrimSpace(line) == "" {
-				continue
-			}
-			line = reLogTime.ReplaceAllString(mask(line), "T ")
-			if !inVertices {
-				pv.Before = append(pv.Before, line)
-			} else {
-				pv.After = append(pv.After, line)
-			}
-			continue
-		}
-		inVertices = true
-		pv.After = nil // text between vertices is the error summary of one
-		idx, rest := m[1], m[2]
-		v, ok := byIndex[idx]
-		if !ok {
-			v = &vertex{Name: mask(rest)}
-			byIndex[idx] = v
-			order = append(order, idx)
-			continue
-		}
-		switch {
-		case rest == "..." || mask(rest) == v.Name: // a vertex resumed: its name again
-		case rest == "CACHED" || rest == "CANCELED" || strings.HasPrefix(rest, "DONE"):
-			v.End = strings.Fields(rest)[0]
-		case strings.HasPrefix(rest, "ERROR"):
-			v.End = mask(rest)
-		case reLog.MatchString(rest):
-			v.Logs = append(v.Logs, mask(reLog.FindStringSubmatch(rest)[1]))
-		default:
-			st := strings.TrimSuffix(mask(rest), " done")
-			st = strings.TrimSuffix(st, " T")
-			if !slices.Contains(v.Statuses, st) {
-				v.Statuses = append(v.Statuses, st)
-			}
-		}
-	}
-	for _, idx := range order {
-		v := *byIndex[idx]
-		// A status shown before its size was known ("transferring
-		// context:") is a timing: only the last form counts.
-		v.Statuses = slices.DeleteFunc(v.Statuses, func(s string) bool {
-			return slices.ContainsFunc(v.Statuses, func(o string) bool { return o != s && strings.HasPrefix(o, s) })
-		})
-		slices.Sort(v.Statuses)
-		pv.Vertices = append(pv.Vertices, v)
-	}
-	slices.SortStableFunc(pv.Vertices, func(a, b vertex) int { return strings.Compare(a.Name, b.Name) })
-	return pv
-}
-
-// fileTree is a directory as names and contents (a tar's entries alike),
-// with what differs from run to run masked.
-func fileTree(root string) (map[string]string, error) {
-	out := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		if d.IsDir() {
-			out[mask(rel)+"/"] = ""
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		addEntry(out, mask(rel), contentView(b))
-		return nil
-	})
-	return out, err
-}
-
-func tarTree(path string) (map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	out := map[string]string{}
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		b, _ := io.ReadAll(io.LimitReader(tr, 1<<20))
-		addEntry(out, mask(h.Name), contentView(b))
-	}
-}
-
-// addEntry adds a file; files whose masked names are alike (blobs named by
-// digest) are kept together, their contents in order.
-func addEntry(tree map[string]string, name, content string) {
-	if old, ok := tree[name]; ok {
-		parts := append(strings.Split(old, "\n\x00"), content)
-		slices.Sort(parts)
-		content = strings.Join(parts, "\n\x00")
-	}
-	tree[name] = content
-}
-
-// contentView is a file's content as compared: JSON with its digests and
-// times masked, small text as is, anything else by size.
-func contentView(b []byte) string {
-	var v any
-	if json.Unmarshal(b, &v) == nil {
-		return maskJSON(v)
-	}
-	if len(b) < 256 && bytes.IndexByte(b, 0) < 0 {
-		return mask(string(b))
-	}
-	return fmt.Sprintf("<%d bytes>", len(b))
-}
-
-var timeKey = regexp.MustCompile(`(?i)created|time|date|finished|started`)
-
-func maskJSON(v any) string {
-	var walk func(any) any
-	walk = func(v any) any {
-		switch x := v.(type) {
-		case map[string]any:
-			out := map[string]any{}
-			for k, vv := range x {
-				if timeKey.MatchString(k) {
-					out[k] = "TIME"
-					continue
-				}
-				out[k] = walk(vv)
-			}
-			return out
-		case []any:
-			out := make([]any, len(x))
-			for i := range x {
-				out[i] = walk(x[i])
-			}
-			return out
-		case string:
-			return mask(x)
-		case float64:
-			return "N" // sizes
-		}
-		return v
-	}
-	w := walk(v)
-	// A cache config lists its layers and records in digest order: with
-	// the digests masked, only the set counts.
-	if m, ok := w.(map[string]any); ok && m["records"] != nil {
-		for _, k := range []string{"layers", "records"} {
-			if list, ok := m[k].([]any); ok {
-				slices.SortFunc(list, func(a, b any) int {
-					x, _ := json.Marshal(a)
-					y, _ := json.Marshal(b)
-					return strings.Compare(string(x), string(y))
-				})
-			}
-		}
-	}
-	b, _ := json.Marshal(w)
-	return string(b)
-}
 
 // registry reads what a push left in a registry of the bed.
 type registry struct {
@@ -339,7 +111,7 @@ func configView(b []byte) string {
 	}
 	_ = json.Unmarshal(b, &c)
 	cb, _ := json.Marshal(c)
-	return mask(string(cb))
+	return testbed.Mask(string(cb))
 }
 
 // loaded is an image in a docker daemon as compared.

@@ -12,14 +12,10 @@ package builders
 import (
 	"encoding/base64"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/mybuild/mybuild/internal/testbed"
 )
@@ -84,11 +80,10 @@ func (b *bedT) setup() error {
 			return fmt.Errorf("%s is missing (run scripts/install-refs.sh): %w", p, err)
 		}
 	}
-	b.mybuild = filepath.Join(b.dir, "mybuild")
-	if out, err := exec.Command(goTool(), "build", "-o", b.mybuild, "github.com/mybuild/mybuild/cmd/mybuild").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build mybuild: %v\n%s", err, out)
-	}
 	var err error
+	if b.mybuild, err = testbed.BuildMybuild(b.dir); err != nil {
+		return err
+	}
 	if b.tls, err = testbed.MakeTLS(b.dir); err != nil {
 		return err
 	}
@@ -162,15 +157,7 @@ func mkdir(p string) string { _ = os.MkdirAll(p, 0o700); return p }
 // env is both clients' environment: the bed's docker config, nothing of
 // the machine's docker settings.
 func (b *bedT) env(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "DOCKER_") || strings.HasPrefix(k, "BUILDX_") || strings.HasPrefix(k, "BUILDKIT_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(append(env, "DOCKER_CONFIG="+b.config), extra...)
+	return testbed.CleanEnv(append([]string{"DOCKER_CONFIG=" + b.config}, extra...)...)
 }
 
 // need fails (under MYBUILD_E2E=1) or skips a test the bed could not
@@ -185,19 +172,9 @@ func need(t *testing.T, daemons ...string) {
 		fail("the builder test bed could not be set up: %v", bed.setupErr)
 	}
 	for _, d := range daemons {
-		c := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DialContext: unixDialer(strings.TrimPrefix(d, "unix://"))}}
-		resp, err := c.Get("http://docker/_ping")
-		if err != nil {
+		if err := testbed.Ping(d); err != nil {
 			fail("no daemon at %s: %v", d, err)
 			return
 		}
-		resp.Body.Close()
 	}
-}
-
-func goTool() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }
