@@ -7,7 +7,7 @@ import (
 	"os"
 
 	"github.com/mybuild/mybuild/internal/buildkit"
-	"github.com/mybuild/mybuild/pkg/auth"
+	"github.com/mybuild/mybuild/pkg/dockerconfig"
 	"github.com/mybuild/mybuild/pkg/buildxstore"
 	"github.com/mybuild/mybuild/pkg/dockercontext"
 	"github.com/mybuild/mybuild/pkg/engine"
@@ -26,7 +26,7 @@ func builderName(flag string, getenv func(string) string) string {
 }
 
 // builderFor returns the builder a BuildKit build runs on.
-func builderFor(o *buildkitOptions, cfg *auth.Config, sel *selection) (*buildkit.Builder, error) {
+func builderFor(o *buildkitOptions, cfg *dockerconfig.Config, sel *selection) (*buildkit.Builder, error) {
 	ctxName := dockercontext.ContextName(dockercontext.Inputs{
 		ContextFlag: o.Global.Context, Hosts: o.Global.Hosts, Env: o.Getenv, CurrentContext: cfg.CurrentContext(),
 	})
@@ -50,7 +50,7 @@ func builderFor(o *buildkitOptions, cfg *auth.Config, sel *selection) (*buildkit
 		case err == nil:
 			ng = found
 		case errors.Is(err, os.ErrNotExist) || errors.As(err, &ie):
-			if _, serr := os.Stat(dockercontext.MetaPath(auth.Dir(), name)); serr == nil {
+			if _, serr := os.Stat(dockercontext.MetaPath(dockerconfig.Dir(), name)); serr == nil {
 				return nil, fmt.Errorf("use `docker --context=%s buildx` to switch to context %q", name, name)
 			}
 			return nil, fmt.Errorf("no builder %q found", name)
@@ -91,7 +91,7 @@ func unreachable(pingErr error) error {
 
 // storeBuilder makes a builder instance of buildx's store: its remote
 // nodes, which load images into the docker daemon mybuild talks to.
-func storeBuilder(ng *buildxstore.NodeGroup, sel *selection, cfg *auth.Config) (*buildkit.Builder, error) {
+func storeBuilder(ng *buildxstore.NodeGroup, sel *selection, cfg *dockerconfig.Config) (*buildkit.Builder, error) {
 	if ng.Driver != "remote" {
 		return nil, fmt.Errorf("builder %q uses the %s driver, which mybuild does not support (it supports buildx's docker and remote drivers)", ng.Name, ng.Driver)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/mybuild/mybuild/internal/iostreams"
 	"github.com/mybuild/mybuild/internal/opts"
 	"github.com/mybuild/mybuild/internal/version"
-	"github.com/mybuild/mybuild/pkg/auth"
+	"github.com/mybuild/mybuild/pkg/dockerconfig"
 )
 
 // buildkitOptions are the raw flag values of a BuildKit build: buildx's
@@ -224,5 +224,5 @@ func buildxDir(getenv func(string) string) string {
 	if d := getenv("BUILDX_CONFIG"); d != "" {
 		return d
 	}
-	return filepath.Join(auth.Dir(), "buildx")
+	return filepath.Join(dockerconfig.Dir(), "buildx")
 }

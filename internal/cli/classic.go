@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/mybuild/mybuild/internal/opts"
-	"github.com/mybuild/mybuild/pkg/auth"
+	"github.com/mybuild/mybuild/pkg/dockerconfig"
 	"github.com/mybuild/mybuild/pkg/buildcontext"
 	"github.com/mybuild/mybuild/pkg/dockerignore"
 	"github.com/mybuild/mybuild/pkg/engine"
@@ -92,7 +92,7 @@ func runBuild(ctx context.Context, o *BuildOptions) error {
 	return finish(o, out, imageID)
 }
 
-func newEngine(o *BuildOptions, cfg *auth.Config) (*engine.Client, error) {
+func newEngine(o *BuildOptions, cfg *dockerconfig.Config) (*engine.Client, error) {
 	if o.selected != nil { // pinged already, to choose the builder
 		return o.selected.client, nil
 	}
@@ -461,7 +461,7 @@ func newSplice(r io.Reader) (*buildcontext.Splice, error) {
 	return &buildcontext.Splice{Name: splicedDockerfileName, Content: content, Now: time.Now()}, nil
 }
 
-func buildOptions(ctx context.Context, o *BuildOptions, cfg *auth.Config, host, dockerfile string) engine.BuildOptions {
+func buildOptions(ctx context.Context, o *BuildOptions, cfg *dockerconfig.Config, host, dockerfile string) engine.BuildOptions {
 	buildArgs := opts.ConvertKVStringsToMapWithNil(o.BuildArgs.GetAll(), o.LookupEnv)
 	return engine.BuildOptions{
 		Tags:           o.Tags.GetAll(),
@@ -491,8 +491,17 @@ func buildOptions(ctx context.Context, o *BuildOptions, cfg *auth.Config, host, 
 		ExtraHosts:     o.ExtraHosts.GetAll(),
 		Target:         o.Target,
 		Platform:       o.Platform,
-		AuthConfigs:    cfg.Credentials(ctx, newLogger(o.IO.ErrOut)),
+		AuthConfigs:    authConfigs(cfg.Credentials(ctx, newLogger(o.IO.ErrOut))),
 	}
+}
+
+// authConfigs is X-Registry-Config's map of the credentials read.
+func authConfigs(creds map[string]dockerconfig.Credential) map[string]engine.AuthConfig {
+	out := make(map[string]engine.AuthConfig, len(creds))
+	for k, c := range creds {
+		out[k] = engine.AuthConfig(c)
+	}
+	return out
 }
 
 func engineUlimits(in []*opts.Ulimit) []engine.Ulimit {

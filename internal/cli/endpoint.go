@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mybuild/mybuild/pkg/auth"
+	"github.com/mybuild/mybuild/pkg/dockerconfig"
 	"github.com/mybuild/mybuild/pkg/dockercontext"
 	"github.com/mybuild/mybuild/pkg/engine"
 )
@@ -30,7 +30,7 @@ func endpointError(err error) error {
 // config.json's currentContext, else the default socket. The default context
 // takes TLS from the --tls* flags and DOCKER_TLS*/DOCKER_CERT_PATH; a named
 // one from the context store.
-func engineConfig(o *BuildOptions, cfg *auth.Config) (engine.Config, error) {
+func engineConfig(o *BuildOptions, cfg *dockerconfig.Config) (engine.Config, error) {
 	g := o.Global
 	ep, err := dockercontext.Resolve(dockercontext.Inputs{
 		ConfigDir:      g.ConfigDir,

@@ -13,7 +13,7 @@ import (
 	"github.com/mybuild/mybuild/internal/iostreams"
 	"github.com/mybuild/mybuild/internal/opts"
 	"github.com/mybuild/mybuild/internal/version"
-	"github.com/mybuild/mybuild/pkg/auth"
+	"github.com/mybuild/mybuild/pkg/dockerconfig"
 )
 
 const (
@@ -209,7 +209,7 @@ func addGlobalFlags(fl *pflag.FlagSet, g *GlobalOptions, getenv func(string) str
 	fl.BoolVar(&g.TLSVerify, "tlsverify", getenv("DOCKER_TLS_VERIFY") != "", "Use TLS and verify the remote")
 	certDir := getenv("DOCKER_CERT_PATH")
 	if certDir == "" {
-		certDir = auth.Dir()
+		certDir = dockerconfig.Dir()
 	}
 	fl.StringVar(&g.TLSCACert, "tlscacert", filepath.Join(certDir, "ca.pem"), "Trust certs signed only by this CA")
 	fl.StringVar(&g.TLSCert, "tlscert", filepath.Join(certDir, "cert.pem"), "Path to TLS certificate file")
@@ -258,7 +258,7 @@ func addBuildFlags(fl *pflag.FlagSet, o *BuildOptions, getenv func(string) strin
 // preflight makes, in docker's order, the checks docker makes before it
 // parses the build flags and counts the arguments: the log level, then
 // config.json (its warnings are printed), then DOCKER_BUILDKIT.
-func preflight(o *BuildOptions) (*auth.Config, error) {
+func preflight(o *BuildOptions) (*dockerconfig.Config, error) {
 	if err := checkLogLevel(o.Global.LogLevel); err != nil {
 		return nil, err
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/mybuild/mybuild/pkg/auth"
+	"github.com/mybuild/mybuild/pkg/dockerconfig"
 	"github.com/mybuild/mybuild/pkg/engine"
 )
 
@@ -31,11 +31,11 @@ type selection struct {
 // configLoader reads config.json once (its warnings are printed once).
 type configLoader struct {
 	once sync.Once
-	cfg  *auth.Config
+	cfg  *dockerconfig.Config
 }
 
-func (l *configLoader) load(dir string, stderr io.Writer) *auth.Config {
-	l.once.Do(func() { l.cfg = auth.Load(dir, stderr) })
+func (l *configLoader) load(dir string, stderr io.Writer) *dockerconfig.Config {
+	l.once.Do(func() { l.cfg = dockerconfig.Load(dir, stderr) })
 	return l.cfg
 }
 

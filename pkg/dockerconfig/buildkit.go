@@ -1,4 +1,4 @@
-package auth
+package dockerconfig
 
 import (
 	"github.com/moby/buildkit/session/auth/authprovider"

@@ -1,7 +1,7 @@
 // Package auth loads the user's docker config.json (DOCKER_CONFIG,
 // ~/.docker or --config) with docker/cli's own loader, and turns its
 // credentials, proxies and headers into what a /build request carries.
-package auth
+package dockerconfig
 
 import (
 	"context"
@@ -10,14 +10,24 @@ import (
 	"github.com/docker/cli/cli/config"
 	"github.com/docker/cli/cli/config/configfile"
 	"github.com/sirupsen/logrus"
-
-	"github.com/mybuild/mybuild/pkg/engine"
 )
 
 // Config is a loaded config.json.
 type Config struct {
 	file   *configfile.ConfigFile
 	emails map[string]string
+}
+
+// Credential is one registry's entry of X-Registry-Config, with the fields
+// of docker's AuthConfig.
+type Credential struct {
+	Username      string
+	Password      string
+	Auth          string
+	Email         string
+	ServerAddress string
+	IdentityToken string
+	RegistryToken string
 }
 
 // Load reads config.json from dir, or from docker's default directory
@@ -38,11 +48,11 @@ func Dir() string { return config.Dir() }
 // Like docker, failures leave out what could not be read, with a warning
 // on log; the helpers' stderr is log.Out. The helpers run under ctx: when
 // it is cancelled, the result is empty.
-func (c *Config) Credentials(ctx context.Context, log *logrus.Logger) map[string]engine.AuthConfig {
+func (c *Config) Credentials(ctx context.Context, log *logrus.Logger) map[string]Credential {
 	creds := allCredentials(ctx, c.file, log)
-	out := make(map[string]engine.AuthConfig, len(creds))
+	out := make(map[string]Credential, len(creds))
 	for k, a := range creds {
-		out[k] = engine.AuthConfig{
+		out[k] = Credential{
 			Username:      a.Username,
 			Password:      a.Password,
 			Auth:          a.Auth,

@@ -1,4 +1,4 @@
-package auth
+package dockerconfig
 
 import (
 	"encoding/json"
