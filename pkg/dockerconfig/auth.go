@@ -1,6 +1,7 @@
-// Package auth loads the user's docker config.json (DOCKER_CONFIG,
-// ~/.docker or --config) with docker/cli's own loader, and turns its
-// credentials, proxies and headers into what a /build request carries.
+// Package dockerconfig reads the user's docker config.json (DOCKER_CONFIG,
+// ~/.docker or --config) with docker/cli's own loader: the current context,
+// HTTP headers, proxies, the build alias and registry credentials (auths,
+// credsStore, credHelpers), for both builders.
 package dockerconfig
 
 import (
