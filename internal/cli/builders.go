@@ -7,8 +7,8 @@ import (
 	"os"
 
 	"github.com/mybuild/mybuild/internal/buildkit"
-	"github.com/mybuild/mybuild/pkg/dockerconfig"
 	"github.com/mybuild/mybuild/pkg/buildxstore"
+	"github.com/mybuild/mybuild/pkg/dockerconfig"
 	"github.com/mybuild/mybuild/pkg/dockercontext"
 	"github.com/mybuild/mybuild/pkg/engine"
 )

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/mybuild/mybuild/internal/opts"
-	"github.com/mybuild/mybuild/pkg/dockerconfig"
 	"github.com/mybuild/mybuild/pkg/buildcontext"
+	"github.com/mybuild/mybuild/pkg/dockerconfig"
 	"github.com/mybuild/mybuild/pkg/dockerignore"
 	"github.com/mybuild/mybuild/pkg/engine"
 	"github.com/mybuild/mybuild/pkg/jsonstream"
