@@ -22,7 +22,7 @@ import (
 // prepareLoad sets up a docker exporter without a destination (--load):
 // the docker driver builds straight into its daemon (the moby exporter);
 // another driver streams the image into the daemon (see Daemon).
-func (o *options) prepareLoad(ctx context.Context, b *Builder, n *Node, e *client.ExportEntry, attests bool) error {
+func (o *options) prepareLoad(ctx context.Context, b *Instance, n *Node, e *client.ExportEntry, attests bool) error {
 	containerd := false
 	if n.Daemon != nil {
 		ok, err := n.Daemon.ContainerdStore(ctx)

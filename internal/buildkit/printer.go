@@ -29,7 +29,7 @@ type printer struct {
 	err      error
 }
 
-func newPrinter(out io.Writer, mode progressui.DisplayMode, b *Builder, debug bool, onClose func(p *printer)) (*printer, error) {
+func newPrinter(out io.Writer, mode progressui.DisplayMode, b *Instance, debug bool, onClose func(p *printer)) (*printer, error) {
 	d, err := progressui.NewDisplay(out, mode, progressui.WithDesc(
 		fmt.Sprintf("building with %q instance using %s driver", b.Name, b.Driver),
 		fmt.Sprintf("%s:%s", b.Driver, b.Name),

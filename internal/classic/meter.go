@@ -1,4 +1,4 @@
-package cli
+package classic
 
 import (
 	"context"

@@ -1,0 +1,39 @@
+package build
+
+import (
+	"context"
+	"time"
+)
+
+// Builder runs a Request. An error that knows its exit status says so
+// with an ExitStatus() int method.
+type Builder interface {
+	Build(ctx context.Context, req *Request) (*Result, error)
+}
+
+// Result is what a finished build tells: what it made and how it went.
+type Result struct {
+	ImageID string
+	// ExporterResponse is BuildKit's (digests, image names, descriptors).
+	ExporterResponse map[string]string
+	// Steps are the build's steps in the order they started.
+	Steps []Step
+	// ContextBytes and ContextFiles are what the context sent weighed
+	// (for BuildKit, what the daemon asked for).
+	ContextBytes int64
+	ContextFiles int64
+	// Warnings are the build's warnings, one line each.
+	Warnings []string
+	Started  time.Time
+	Finished time.Time
+}
+
+// Step is one step of a build: a Dockerfile instruction (classic) or a
+// BuildKit vertex.
+type Step struct {
+	Name      string
+	Cached    bool
+	Started   time.Time
+	Completed time.Time
+	Error     string
+}
