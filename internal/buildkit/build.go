@@ -262,7 +262,7 @@ func (o *options) solve(ctx context.Context, b *Instance, p *printer, exports []
 	o.warnNoOutput(b, n, &so)
 	resp, err := o.solveOn(ctx, b, n, n.client, &so, p)
 	in := req.inputs
-	req.inputs = nil // released by Build, after the display
+	req.inputs = nil // released by buildOn, after the display
 	req.close()
 	return resp, in, err
 }

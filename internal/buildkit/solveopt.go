@@ -24,14 +24,10 @@ import (
 type solveRequest struct {
 	so     client.SolveOpt
 	inputs *inputs
-	// loads are the docker-exporter outputs streamed into a daemon.
-	release []func()
 }
 
+// close releases the request's inputs (temporary files, mounts).
 func (r *solveRequest) close() {
-	for _, f := range r.release {
-		f()
-	}
 	if r.inputs != nil {
 		r.inputs.release()
 	}

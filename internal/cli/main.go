@@ -1,5 +1,9 @@
-// Package cli is mybuild's command line: cobra wiring, flag parsing into
-// options, and the build pipeline that composes the pkg/ packages.
+// Package cli is mybuild's command line: cobra wiring, the two flag sets
+// (docker build's legacy one and buildx build's) parsed once into a
+// build.Request, the choice of builder by docker's rules, help,
+// completion, context inspection, and the one mapping of errors to exit
+// codes. The builders themselves live in internal/classic and
+// internal/buildkit.
 package cli
 
 import (
