@@ -33,7 +33,8 @@ import (
 type Builder struct{}
 
 // Build resolves the builder instance and builds on it. A failure is an
-// *Error, which knows its exit status.
+// *Error, which knows its exit status; once the solve has started, the
+// Result so far comes with it.
 func (Builder) Build(ctx context.Context, req *build.Request) (*build.Result, error) {
 	if len(req.BuildKit.Policy) > 0 {
 		return nil, &Error{Err: errors.New("--policy is not supported by mybuild (source policies are buildx's own)")}
@@ -91,20 +92,21 @@ func buildOn(ctx context.Context, b *Instance, r *Request) (*build.Result, error
 		defer in.release()
 	}
 	werr := p.wait()
-	if err != nil {
-		return nil, &Error{Err: errors.Wrap(explainBuildError(err), "failed to build")}
-	}
-	if werr != nil {
-		return nil, &Error{Err: werr}
-	}
-	if err := o.finish(resp, in, p); err != nil {
-		return nil, err
-	}
-	res.ImageID = imageID(resp.ExporterResponse)
-	res.ExporterResponse = resp.ExporterResponse
+	res.Steps, res.ContextBytes = p.steps.result()
 	for _, w := range p.warnings {
 		res.Warnings = append(res.Warnings, string(w.Short))
 	}
+	if err != nil {
+		return res, &Error{Err: errors.Wrap(explainBuildError(err), "failed to build")}
+	}
+	if werr != nil {
+		return res, &Error{Err: werr}
+	}
+	if err := o.finish(resp, in, p); err != nil {
+		return res, err
+	}
+	res.ImageID = imageID(resp.ExporterResponse)
+	res.ExporterResponse = resp.ExporterResponse
 	res.Finished = time.Now()
 	return res, nil
 }

@@ -27,6 +27,7 @@ type printer struct {
 	closed   bool
 	warnings []client.VertexWarning
 	err      error
+	steps    stepRecorder
 }
 
 func newPrinter(out io.Writer, mode progressui.DisplayMode, b *Instance, debug bool, onClose func(p *printer)) (*printer, error) {
@@ -53,6 +54,7 @@ func (p *printer) write(s *client.SolveStatus) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if !p.closed {
+		p.steps.record(s)
 		p.status <- s
 	}
 }

@@ -9,10 +9,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mybuild/mybuild/internal/build"
@@ -26,12 +28,15 @@ type Builder struct{}
 type run struct {
 	*build.Request
 	compress     bool
-	autoCompress bool // compress was mybuild's choice, not the user's
+	autoCompress bool         // compress was mybuild's choice, not the user's
+	files        atomic.Int64 // tar entries written
+	sent         atomic.Int64 // bytes of the request body
 }
 
 const sendingAction = "Sending build context to Docker daemon"
 
-// Build sends the build to the daemon and renders its answer.
+// Build sends the build to the daemon and renders its answer. Once the
+// daemon has answered, a failed build returns its Result so far too.
 func (Builder) Build(ctx context.Context, req *build.Request) (*build.Result, error) {
 	res := &build.Result{Started: time.Now()}
 	o := &run{Request: req, compress: req.Classic.Compress}
@@ -57,7 +62,7 @@ func (Builder) Build(ctx context.Context, req *build.Request) (*build.Result, er
 		return nil, err
 	}
 	defer src.Close()
-	body := out.uploadBody(ctx, src, o.compress)
+	body := &countingReader{r: out.uploadBody(ctx, src, o.compress), n: &o.sent}
 	bo := buildOptions(ctx, req, client.Host(), src.dockerfile)
 	if ctx.Err() != nil { // interrupted while the credential helpers ran
 		return nil, context.Cause(ctx)
@@ -69,15 +74,27 @@ func (Builder) Build(ctx context.Context, req *build.Request) (*build.Result, er
 		return nil, sendError(ctx, err, src, out)
 	}
 	defer resp.Body.Close()
-	imageID, err := showStream(ctx, resp.Body, out)
-	if err != nil {
-		return nil, err
+	st := &steps{now: time.Now}
+	imageID, err := showStream(ctx, resp.Body, out, st.stream)
+	if err == nil {
+		res.ImageID, err = finish(req, out, imageID)
 	}
-	if res.ImageID, err = finish(req, out, imageID); err != nil {
-		return nil, err
-	}
+	res.Steps = st.finish(err)
+	res.ContextBytes, res.ContextFiles = o.sent.Load(), o.files.Load()
 	res.Finished = time.Now()
-	return res, nil
+	return res, err
+}
+
+// countingReader counts what is read through it.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // checkDaemonSupport pings the daemon and refuses flags it cannot honour,

@@ -1,6 +1,7 @@
 package classic
 
 import (
+	"archive/tar"
 	"bufio"
 	"context"
 	"errors"
@@ -172,6 +173,7 @@ func (o *run) openDir(ctx context.Context, resolve func() (*buildcontext.Local, 
 		DockerfileFromStdin: local.DockerfileFromStdin,
 		Splice:              splice,
 		Warn:                func(msg string) { dockerlog.Error(o.IO.ErrOut, msg) },
+		OnEntry:             func(*tar.Header) { o.files.Add(1) },
 	})
 	if err != nil {
 		return nil, err

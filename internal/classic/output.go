@@ -125,7 +125,7 @@ func sendError(ctx context.Context, err error, src *contextSource, out *outputs)
 }
 
 // showStream renders the daemon's answer and returns the image ID it gave.
-func showStream(ctx context.Context, body io.Reader, out *outputs) (string, error) {
+func showStream(ctx context.Context, body io.Reader, out *outputs, onStream func(string)) (string, error) {
 	var imageID string
 	onAux := func(raw json.RawMessage) {
 		id, err := jsonstream.ImageID(raw)
@@ -135,7 +135,7 @@ func showStream(ctx context.Context, body io.Reader, out *outputs) (string, erro
 		}
 		imageID = id
 	}
-	err := out.display(ctx, body, jsonstream.Options{OnAux: onAux, Strict: true})
+	err := out.display(ctx, body, jsonstream.Options{OnAux: onAux, OnStream: onStream, Strict: true})
 	if err == nil {
 		return imageID, nil
 	}
