@@ -51,13 +51,19 @@ func Build(ctx context.Context, b *Builder, r *Request) error {
 		return &Error{Err: err}
 	}
 	o.log, o.printer = logs, p
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	bound := livenessBound(r.Getenv)
+	for _, n := range b.Nodes {
+		n.liveness, n.fail = bound, cancel
+	}
 	resp, in, err := o.run(ctx, b, p)
 	if in != nil {
 		defer in.release()
 	}
 	werr := p.wait()
 	if err != nil {
-		return &Error{Err: errors.Wrap(explainBuildError(err), "failed to build")}
+		return &Error{Err: errors.Wrap(explainBuildError(nodeLost(ctx, b, err)), "failed to build")}
 	}
 	if werr != nil {
 		return &Error{Err: werr}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/moby/buildkit/client"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -45,6 +46,11 @@ type Node struct {
 	ProxyArgs map[string]string
 	// sessions, when the node dials its sessions itself, serves them.
 	sessions *sessionServers
+	// liveness bounds the node's silence (liveness.go); fail ends the
+	// build it serves when the bound is passed, unwatch stops the watch.
+	liveness time.Duration
+	fail     context.CancelCauseFunc
+	unwatch  func()
 
 	once        sync.Once
 	learnOnce   sync.Once
@@ -83,7 +89,12 @@ const (
 
 // dial connects the node's client once.
 func (n *Node) dial(ctx context.Context) (*client.Client, error) {
-	n.once.Do(func() { n.client, n.err = n.Dial(ctx) })
+	n.once.Do(func() {
+		n.client, n.err = n.Dial(ctx)
+		if n.err == nil {
+			n.watch(n.client)
+		}
+	})
 	return n.client, n.err
 }
 
@@ -149,6 +160,9 @@ func (b *Builder) Close() {
 
 // Close closes the node's client, if it was dialled.
 func (n *Node) Close() {
+	if n.unwatch != nil {
+		n.unwatch()
+	}
 	if n.client != nil {
 		n.client.Close()
 	}
@@ -168,34 +182,38 @@ type Hijacker interface {
 // socket itself; sessions then go through Control.Session.
 func DockerNode(h Hijacker, d Daemon) *Node {
 	sessions := &sessionServers{}
-	return &Node{
+	n := &Node{
 		Name:     "default",
 		Moby:     true,
 		Daemon:   d,
 		sessions: sessions,
-		Dial: func(ctx context.Context) (*client.Client, error) {
-			conn, err := h.Hijack(ctx, "/grpc", "h2c", nil)
-			if isNotFound(err) {
-				return client.New(ctx, "", client.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
-					return h.Dial(ctx)
-				}))
-			}
-			if err != nil {
-				return nil, err
-			}
-			var used atomic.Bool
-			return client.New(ctx, "",
-				client.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
-					if used.CompareAndSwap(false, true) { // the probe's connection serves the first dial
-						return conn, nil
-					}
-					return h.Hijack(ctx, "/grpc", "h2c", nil)
-				}),
-				client.WithSessionDialer(sessions.dialer(func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
-					return h.Hijack(ctx, "/session", proto, meta)
-				})))
-		},
 	}
+	if hh, ok := h.(interface{ Host() string }); ok {
+		n.Endpoint = hh.Host()
+	}
+	n.Dial = func(ctx context.Context) (*client.Client, error) {
+		conn, err := h.Hijack(ctx, "/grpc", "h2c", nil)
+		if isNotFound(err) {
+			return client.New(ctx, "", append(n.keepaliveOpts(), client.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+				return h.Dial(ctx)
+			}))...)
+		}
+		if err != nil {
+			return nil, err
+		}
+		var used atomic.Bool
+		return client.New(ctx, "", append(n.keepaliveOpts(),
+			client.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+				if used.CompareAndSwap(false, true) { // the probe's connection serves the first dial
+					return conn, nil
+				}
+				return h.Hijack(ctx, "/grpc", "h2c", nil)
+			}),
+			client.WithSessionDialer(sessions.dialer(func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
+				return h.Hijack(ctx, "/session", proto, meta)
+			})))...)
+	}
+	return n
 }
 
 // isNotFound reports an HTTP 404 from the daemon.
