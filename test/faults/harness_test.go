@@ -55,6 +55,10 @@ func (o outcome) String() string {
 	return s
 }
 
+// hangLimit is how long a client may take to exit after a fault before
+// the test kills it and records it as hung.
+const hangLimit = 20 * time.Second
+
 // proc is a running client.
 type proc struct {
 	cmd            *exec.Cmd

@@ -56,7 +56,7 @@ func TestNodeKilled(t *testing.T) {
 		p, node, sleep := runOnNode(t, c, "killed")
 		_ = node.Signal(syscall.SIGKILL)
 		p.strike()
-		o := p.wait(60 * time.Second)
+		o := p.wait(hangLimit)
 		o.left = goneWithin(sleep, 5*time.Second)
 		return o, []string{"killed-" + c.name, strings.TrimPrefix(node.TCP, "tcp://")}
 	})
@@ -67,10 +67,10 @@ func TestNodeKilled(t *testing.T) {
 func TestNodeFrozen(t *testing.T) {
 	need(t)
 	eachClient(t, "2. node SIGSTOPped during a RUN", want{code: 1, within: 20}, func(t *testing.T, c client) (outcome, []string) {
-		p, node, sleep := runOnNode(t, c, "frozen", "MYBUILD_TIMEOUT=4s")
+		p, node, sleep := runOnNode(t, c, "frozen", "MYBUILD_TIMEOUT=3s")
 		_ = node.Signal(syscall.SIGSTOP)
 		p.strike()
-		o := p.wait(30 * time.Second)
+		o := p.wait(hangLimit)
 		_ = node.Signal(syscall.SIGCONT)
 		node.Stop()
 		o.left = goneWithin(sleep, 5*time.Second)

@@ -138,7 +138,7 @@ func TestConnectionCut(t *testing.T) {
 		p, px, sleep := runThroughProxy(t, c)
 		px.cut()
 		p.strike()
-		o := p.wait(40 * time.Second)
+		o := p.wait(hangLimit)
 		o.left = goneWithin(sleep, 10*time.Second)
 		return o, []string{px.addr()}
 	})
@@ -151,10 +151,10 @@ func TestConnectionCut(t *testing.T) {
 func TestConnectionStalled(t *testing.T) {
 	need(t, engine29)
 	eachClient(t, "4. daemon connections stalled during a RUN", want{code: 1, within: 20, clean: true}, func(t *testing.T, c client) (outcome, []string) {
-		p, px, sleep := runThroughProxy(t, c, "MYBUILD_TIMEOUT=4s")
+		p, px, sleep := runThroughProxy(t, c, "MYBUILD_TIMEOUT=3s")
 		px.stall()
 		p.strike()
-		o := p.wait(30 * time.Second)
+		o := p.wait(hangLimit)
 		px.cut()
 		o.left = goneWithin(sleep, 10*time.Second)
 		return o, []string{px.addr()}
