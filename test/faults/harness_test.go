@@ -263,32 +263,44 @@ type want struct {
 }
 
 // eachClient runs fault with both clients at once, notes their outcomes
-// under row, and holds mybuild's to w and to naming each of names (what
-// fault returns) in its last error line.
-func eachClient(t *testing.T, row string, w want, fault func(t *testing.T, c client) (o outcome, names []string)) {
+// under row, holds mybuild's to w and to naming each of names (what fault
+// returns) in its last error line, and returns both outcomes.
+func eachClient(t *testing.T, row string, w want, fault func(t *testing.T, c client) (o outcome, names []string)) map[string]outcome {
 	t.Helper()
-	for _, c := range clients() {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			o, names := fault(t, c)
-			note(row, c, o)
-			t.Logf("%s: %s\n%s", c.name, o, o.stderr)
-			if c.name != "mybuild" {
-				return
-			}
-			switch {
-			case o.hung || o.code == 0 || o.secs > w.within:
-				t.Errorf("mybuild: %s, want exit %d within %.0f s", o, w.code, w.within)
-			case o.code != w.code:
-				t.Errorf("mybuild exits %d, want %d", o.code, w.code)
-			case w.clean && len(o.left) > 0:
-				t.Errorf("mybuild left %v", o.left)
-			}
-			for _, s := range names {
-				if !strings.Contains(o.lastErr, s) {
-					t.Errorf("mybuild's last error line does not name %q: %q", s, o.lastErr)
+	var mu sync.Mutex
+	got := map[string]outcome{}
+	t.Run("clients", func(t *testing.T) {
+		for _, c := range clients() {
+			t.Run(c.name, func(t *testing.T) {
+				t.Parallel()
+				o, names := fault(t, c)
+				note(row, c, o)
+				mu.Lock()
+				got[c.name] = o
+				mu.Unlock()
+				t.Logf("%s: %s\n%s", c.name, o, o.stderr)
+				if c.name == "mybuild" {
+					w.check(t, o, names)
 				}
-			}
-		})
+			})
+		}
+	})
+	return got
+}
+
+func (w want) check(t *testing.T, o outcome, names []string) {
+	t.Helper()
+	switch {
+	case o.hung || o.code == 0 || o.secs > w.within:
+		t.Errorf("mybuild: %s, want exit %d within %.0f s", o, w.code, w.within)
+	case o.code != w.code:
+		t.Errorf("mybuild exits %d, want %d", o.code, w.code)
+	case w.clean && len(o.left) > 0:
+		t.Errorf("mybuild left %v", o.left)
+	}
+	for _, s := range names {
+		if !strings.Contains(o.lastErr, s) {
+			t.Errorf("mybuild's last error line does not name %q: %q", s, o.lastErr)
+		}
 	}
 }
