@@ -123,4 +123,3 @@ func deepHas(b []byte, has func([]byte) bool) bool {
 		}
 	}
 }
-
