@@ -87,6 +87,12 @@ func buildOn(ctx context.Context, b *Instance, r *Request) (*build.Result, error
 		return nil, &Error{Err: err}
 	}
 	o.log, o.printer = logs, p
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	bound := livenessBound(r.Getenv)
+	for _, n := range b.Nodes {
+		n.liveness, n.fail = bound, cancel
+	}
 	resp, in, err := o.run(ctx, b, p)
 	if in != nil {
 		defer in.release()
@@ -97,7 +103,7 @@ func buildOn(ctx context.Context, b *Instance, r *Request) (*build.Result, error
 		res.Warnings = append(res.Warnings, string(w.Short))
 	}
 	if err != nil {
-		return res, &Error{Err: errors.Wrap(explainBuildError(err), "failed to build")}
+		return res, &Error{Err: errors.Wrap(explainBuildError(nodeLost(ctx, b, err)), "failed to build")}
 	}
 	if werr != nil {
 		return res, &Error{Err: werr}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/moby/buildkit/client"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -44,6 +45,11 @@ type Node struct {
 	ProxyArgs map[string]string
 	// sessions, when the node dials its sessions itself, serves them.
 	sessions *sessionServers
+	// liveness bounds the node's silence (liveness.go); fail ends the
+	// build it serves when the bound is passed, unwatch stops the watch.
+	liveness time.Duration
+	fail     context.CancelCauseFunc
+	unwatch  func()
 
 	once        sync.Once
 	learnOnce   sync.Once
@@ -82,7 +88,12 @@ const (
 
 // dial connects the node's client once.
 func (n *Node) dial(ctx context.Context) (*client.Client, error) {
-	n.once.Do(func() { n.client, n.err = n.Dial(ctx) })
+	n.once.Do(func() {
+		n.client, n.err = n.Dial(ctx)
+		if n.err == nil {
+			n.watch(n.client)
+		}
+	})
 	return n.client, n.err
 }
 
@@ -148,6 +159,9 @@ func (b *Instance) Close() {
 
 // Close closes the node's client, if it was dialled.
 func (n *Node) Close() {
+	if n.unwatch != nil {
+		n.unwatch()
+	}
 	if n.client != nil {
 		n.client.Close()
 	}

@@ -34,34 +34,38 @@ type Hijacker interface {
 // socket itself; sessions then go through Control.Session.
 func DockerNode(h Hijacker, d Daemon) *Node {
 	sessions := &sessionServers{}
-	return &Node{
+	n := &Node{
 		Name:     "default",
 		Moby:     true,
 		Daemon:   d,
 		sessions: sessions,
-		Dial: func(ctx context.Context) (*client.Client, error) {
-			conn, err := h.Hijack(ctx, "/grpc", "h2c", nil)
-			if isNotFound(err) {
-				return client.New(ctx, "", client.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
-					return h.Dial(ctx)
-				}))
-			}
-			if err != nil {
-				return nil, err
-			}
-			var used atomic.Bool
-			return client.New(ctx, "",
-				client.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
-					if used.CompareAndSwap(false, true) { // the probe's connection serves the first dial
-						return conn, nil
-					}
-					return h.Hijack(ctx, "/grpc", "h2c", nil)
-				}),
-				client.WithSessionDialer(sessions.dialer(func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
-					return h.Hijack(ctx, "/session", proto, meta)
-				})))
-		},
 	}
+	if hh, ok := h.(interface{ Host() string }); ok {
+		n.Endpoint = hh.Host()
+	}
+	n.Dial = func(ctx context.Context) (*client.Client, error) {
+		conn, err := h.Hijack(ctx, "/grpc", "h2c", nil)
+		if isNotFound(err) {
+			return client.New(ctx, "", append(n.keepaliveOpts(), client.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+				return h.Dial(ctx)
+			}))...)
+		}
+		if err != nil {
+			return nil, err
+		}
+		var used atomic.Bool
+		return client.New(ctx, "", append(n.keepaliveOpts(),
+			client.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+				if used.CompareAndSwap(false, true) { // the probe's connection serves the first dial
+					return conn, nil
+				}
+				return h.Hijack(ctx, "/grpc", "h2c", nil)
+			}),
+			client.WithSessionDialer(sessions.dialer(func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
+				return h.Hijack(ctx, "/session", proto, meta)
+			})))...)
+	}
+	return n
 }
 
 // isNotFound reports an HTTP 404 from the daemon.
