@@ -90,9 +90,6 @@ const (
 func (n *Node) dial(ctx context.Context) (*client.Client, error) {
 	n.once.Do(func() {
 		n.client, n.err = n.Dial(ctx)
-		if n.err == nil {
-			n.watch(n.client)
-		}
 	})
 	return n.client, n.err
 }
@@ -108,6 +105,9 @@ func (n *Node) learn(ctx context.Context, c *client.Client) error {
 		}
 		n.workers = w
 		n.features = driverFeatures(n.Moby, w)
+		// Watched once it has answered: a node that never did is
+		// waitConnection's to report.
+		n.watch(c)
 	})
 	return n.learnErr
 }
