@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"io/fs"
 	"time"
 
 	"github.com/mybuild/mybuild/internal/iostreams"
@@ -30,6 +31,21 @@ type Request struct {
 	DockerContext string
 	// Daemon is the docker daemon the endpoint names, pinged or not yet.
 	Daemon *Daemon
+	// OnContextFile, when set, receives each entry of a local context as
+	// the builder's walk sends or offers it, in walk order (directories
+	// before their contents, names sorted), from one goroutine.
+	OnContextFile func(ContextFile)
+}
+
+// ContextFile is one entry of a local context: its slash path relative
+// to the context's root and what the daemon sees of it.
+type ContextFile struct {
+	Path    string
+	Size    int64
+	Mode    fs.FileMode
+	ModTime time.Time
+	UID     uint32
+	GID     uint32
 }
 
 // Daemon is the docker daemon client and, once asked, its start-up ping,

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/moby/buildkit/client"
@@ -57,6 +58,8 @@ func (Builder) Build(ctx context.Context, req *build.Request) (*build.Result, er
 		LookupEnv:        req.LookupEnv,
 		Auth:             req.Config.BuildKitAuth(),
 		BuildxDir:        BuildxDir(req.Getenv),
+		OnContextFile:    req.OnContextFile,
+		contextSeen:      &atomic.Bool{},
 	})
 }
 

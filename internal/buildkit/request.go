@@ -4,6 +4,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	"github.com/moby/buildkit/session/auth/authprovider"
@@ -21,6 +22,10 @@ type Request struct {
 	build.Input
 	build.BuildKit
 	Debug bool // docker's -D: expands warnings
+	// OnContextFile, when set, receives the local context's entries (see
+	// build.Request); contextSeen says one walk of it was observed.
+	OnContextFile func(build.ContextFile)
+	contextSeen   *atomic.Bool
 
 	Stdin  io.Reader
 	Stdout io.Writer

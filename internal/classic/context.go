@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/mybuild/mybuild/internal/build"
 	"github.com/mybuild/mybuild/internal/dockerlog"
 	"github.com/mybuild/mybuild/pkg/buildcontext"
 	"github.com/mybuild/mybuild/pkg/dockerignore"
@@ -173,7 +176,7 @@ func (o *run) openDir(ctx context.Context, resolve func() (*buildcontext.Local, 
 		DockerfileFromStdin: local.DockerfileFromStdin,
 		Splice:              splice,
 		Warn:                func(msg string) { dockerlog.Error(o.IO.ErrOut, msg) },
-		OnEntry:             func(*tar.Header) { o.files.Add(1) },
+		OnEntry:             o.onEntry,
 	})
 	if err != nil {
 		return nil, err
@@ -200,4 +203,15 @@ func newSplice(r io.Reader) (*buildcontext.Splice, error) {
 		return nil, err
 	}
 	return &buildcontext.Splice{Name: splicedDockerfileName, Content: content, Now: time.Now()}, nil
+}
+
+// onEntry counts the tar's entries and hands them to OnContextFile.
+func (o *run) onEntry(h *tar.Header) {
+	o.files.Add(1)
+	if o.OnContextFile != nil {
+		o.OnContextFile(build.ContextFile{
+			Path: strings.TrimSuffix(path.Clean(h.Name), "/"), Size: h.Size, Mode: h.FileInfo().Mode(),
+			ModTime: h.ModTime, UID: uint32(h.Uid), GID: uint32(h.Gid),
+		})
+	}
 }
