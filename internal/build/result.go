@@ -31,7 +31,10 @@ type Result struct {
 // Step is one step of a build: a Dockerfile instruction (classic) or a
 // BuildKit vertex.
 type Step struct {
-	Name      string
+	Name string
+	// Output is what the step made: the classic builder's image ID
+	// (" ---> 0a1b2c3d4e5f"; for a FROM, the base image's).
+	Output    string
 	Cached    bool
 	Started   time.Time
 	Completed time.Time

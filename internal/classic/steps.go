@@ -15,6 +15,8 @@ var (
 	// cacheLine says the step was taken from the cache (docker's
 	// " ---> Using cache", Podman's "--> Using cache …").
 	cacheLine = regexp.MustCompile(`^ ?-+> Using cache`)
+	// outputLine is the image a step made (" ---> 0a1b2c3d4e5f").
+	outputLine = regexp.MustCompile(`^ ?-+> ([0-9a-f]{12,64})$`)
 )
 
 // steps follows the build's steps through the daemon's stream text: a step
@@ -34,8 +36,14 @@ func (s *steps) stream(text string) {
 			s.list = append(s.list, build.Step{Name: m[1], Started: now})
 			continue
 		}
-		if n := len(s.list); n > 0 && cacheLine.MatchString(line) {
+		n := len(s.list)
+		if n == 0 {
+			continue
+		}
+		if cacheLine.MatchString(line) {
 			s.list[n-1].Cached = true
+		} else if m := outputLine.FindStringSubmatch(line); m != nil {
+			s.list[n-1].Output = m[1]
 		}
 	}
 }

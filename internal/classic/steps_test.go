@@ -15,8 +15,8 @@ func TestSteps(t *testing.T) {
 	clock := t0
 	s := &steps{now: func() time.Time { clock = clock.Add(time.Second); return clock }}
 	for _, text := range []string{
-		"Step 1/3 : FROM busybox\n", " ---> 0a1b2c\n",
-		"Step 2/3 : COPY . /app\n", " ---> Using cache\n", " ---> 3d4e5f\n",
+		"Step 1/3 : FROM busybox\n", " ---> 0a1b2c3d4e5f\n",
+		"Step 2/3 : COPY . /app\n", " ---> Using cache\n", " ---> 3d4e5f6a7b8c\n",
 		"STEP 3/3: RUN make\n", "make: *** no rule\r\n",
 	} {
 		s.stream(text)
@@ -24,8 +24,8 @@ func TestSteps(t *testing.T) {
 	got := s.finish(errors.New("The command '/bin/sh -c make' returned a non-zero code: 2"))
 	at := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Second) }
 	want := []build.Step{
-		{Name: "FROM busybox", Started: at(1), Completed: at(2)},
-		{Name: "COPY . /app", Cached: true, Started: at(2), Completed: at(3)},
+		{Name: "FROM busybox", Output: "0a1b2c3d4e5f", Started: at(1), Completed: at(2)},
+		{Name: "COPY . /app", Output: "3d4e5f6a7b8c", Cached: true, Started: at(2), Completed: at(3)},
 		{Name: "RUN make", Started: at(3), Completed: at(4), Error: "The command '/bin/sh -c make' returned a non-zero code: 2"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
