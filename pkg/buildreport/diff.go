@@ -52,7 +52,7 @@ func (d *FileDiff) Total() int { return d.Added + d.Removed + d.Content + d.Meta
 // Largest are the n largest changes (added, removed and content first,
 // then metadata), biggest first, and how many are left out.
 func Largest(cs []Change, n int) ([]Change, int) {
-	s := append([]Change(nil), cs...)
+	s := append(make([]Change, 0, len(cs)), cs...)
 	sort.SliceStable(s, func(i, j int) bool {
 		mi, mj := s[i].Kind == Metadata, s[j].Kind == Metadata
 		if mi != mj {

@@ -114,3 +114,6 @@ func newReport(b Build, prev *meta, diff *FileDiff) *Report {
 	r.FirstMiss = explain(b, prev, diff)
 	return r
 }
+
+// Total is the number of files that changed in any way.
+func (c *Changes) Total() int { return c.Added + c.Removed + c.Content + c.Metadata }
