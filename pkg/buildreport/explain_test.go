@@ -129,7 +129,7 @@ func TestExplain(t *testing.T) {
 			c.write("Dockerfile", "FROM busybox\nCOPY . /app\nRUN make all\n", t0)
 			b.Steps = steps(runMiss, "FROM busybox", "COPY . /app", "RUN make all")
 		},
-			wantMiss: &Miss{Step: "RUN make all", Stage: "0", Reason: Instruction, Detail: "instruction changed: RUN make → RUN make all", Old: "RUN make", New: "RUN make all"},
+			wantMiss:    &Miss{Step: "RUN make all", Stage: "0", Reason: Instruction, Detail: "instruction changed: RUN make → RUN make all", Old: "RUN make", New: "RUN make all"},
 			wantChanges: &Changes{Content: 1, Largest: []Change{{Path: "Dockerfile", Kind: Content, Size: 38}}}},
 		{name: "build arg changed", change: func(c *ctxDir, b *Build) {
 			b.Steps = steps(runMiss, texts...)

@@ -100,7 +100,6 @@ func TestDamagedRecord(t *testing.T) {
 	}
 }
 
-
 // TestConcurrentBuilds: builds of one context finishing together leave
 // one whole record and no temp file.
 func TestConcurrentBuilds(t *testing.T) {
