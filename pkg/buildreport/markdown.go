@@ -19,7 +19,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	fmt.Fprintf(&b, "### Build report: %s in %s\n\n", status, dur(r.Duration()))
 	fmt.Fprintf(&b, "| | |\n|---|---|\n")
 	fmt.Fprintf(&b, "| Steps cached | %d of %d |\n", r.StepsCached, r.StepsTotal)
-	fmt.Fprintf(&b, "| Context sent | %s in %d files |\n", units.HumanSize(float64(r.Context.Bytes)), r.Context.Files)
+	fmt.Fprintf(&b, "| Context sent | %s in %s |\n", units.HumanSize(float64(r.Context.Bytes)), plural(r.Context.Files, "file"))
 	switch c := r.Changes; {
 	case c == nil:
 		b.WriteString("| Changes since the last build | unknown (no earlier build recorded) |\n")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 )
 
 // A record file is
@@ -163,7 +164,7 @@ func (rr *recordReader) next(f *File) bool {
 	}
 	rr.path = rr.path[:shared]
 	start := len(rr.path)
-	rr.path = append(rr.path, make([]byte, suffix)...)
+	rr.path = slices.Grow(rr.path, int(suffix))[:start+int(suffix)]
 	if _, err := io.ReadFull(c, rr.path[start:]); err != nil {
 		rr.err = errBadRecord
 		return false
@@ -174,7 +175,7 @@ func (rr *recordReader) next(f *File) bool {
 	uid, e4 := binary.ReadUvarint(c)
 	gid, e5 := binary.ReadUvarint(c)
 	flag, e6 := c.ReadByte()
-	if err := errors.Join(e1, e2, e3, e4, e5, e6); err != nil {
+	if e1 != nil || e2 != nil || e3 != nil || e4 != nil || e5 != nil || e6 != nil {
 		rr.err = errBadRecord
 		return false
 	}

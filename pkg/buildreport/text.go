@@ -34,7 +34,7 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 		status = "failed"
 	}
 	line(head("Build report") + fmt.Sprintf(": %s in %s, %d of %d steps cached", status, dur(r.Duration()), r.StepsCached, r.StepsTotal))
-	line(fmt.Sprintf("  context sent: %s in %d files", units.HumanSize(float64(r.Context.Bytes)), r.Context.Files))
+	line(fmt.Sprintf("  context sent: %s in %s", units.HumanSize(float64(r.Context.Bytes)), plural(r.Context.Files, "file")))
 	if c := r.Changes; c == nil {
 		line("  changes since the last build: unknown (no earlier build recorded)")
 	} else if c.Added+c.Removed+c.Content+c.Metadata == 0 {
@@ -134,4 +134,11 @@ func visible(s string) bool {
 		}
 	}
 	return false
+}
+
+func plural(n int64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
