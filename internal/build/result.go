@@ -39,4 +39,23 @@ type Step struct {
 	Started   time.Time
 	Completed time.Time
 	Error     string
+	// Log is the step's last lines of output (LogLines at most), for the
+	// report of a failed step.
+	Log []string
+}
+
+// LogLines is how many of a step's last log lines it keeps.
+const LogLines = 10
+
+// AddLog keeps line as the step's latest log line, dropping the oldest
+// beyond LogLines and cutting a long line at 240 bytes.
+func (s *Step) AddLog(line string) {
+	if len(line) > 240 {
+		line = line[:240]
+	}
+	if len(s.Log) == LogLines {
+		copy(s.Log, s.Log[1:])
+		s.Log = s.Log[:LogLines-1]
+	}
+	s.Log = append(s.Log, line)
 }

@@ -42,6 +42,13 @@ func (r *stepRecorder) record(s *client.SolveStatus) {
 		}
 		st.Error = v.Error
 	}
+	for _, l := range s.Logs {
+		if i, ok := r.index[l.Vertex]; ok {
+			for _, line := range strings.Split(strings.TrimRight(string(l.Data), "\n"), "\n") {
+				r.steps[i].AddLog(strings.TrimRight(line, "\r"))
+			}
+		}
+	}
 	for _, vs := range s.Statuses {
 		if strings.HasPrefix(vs.ID, "transferring ") && vs.Current > r.context {
 			r.context = vs.Current

@@ -21,12 +21,13 @@ func TestStepRecorder(t *testing.T) {
 	r.record(&client.SolveStatus{Vertexes: []*client.Vertex{
 		{Digest: "sha256:a", Name: "[internal] load build context", Started: at(0), Completed: at(2)},
 		{Digest: "sha256:c", Name: "[2/2] RUN false", Started: at(2), Completed: at(3), Error: "exit code: 1"},
-	}, Statuses: []*client.VertexStatus{{ID: "transferring context", Current: 4096}}})
+	}, Logs: []*client.VertexLog{{Vertex: "sha256:c", Data: []byte("one\r\ntwo\n")}, {Vertex: "sha256:unknown", Data: []byte("lost\n")}},
+		Statuses: []*client.VertexStatus{{ID: "transferring context", Current: 4096}}})
 	steps, ctxBytes := r.result()
 	want := []build.Step{
 		{Name: "[internal] load build context", Started: *at(0), Completed: *at(2)},
 		{Name: "[1/2] FROM busybox", Cached: true, Started: *at(0), Completed: *at(1)},
-		{Name: "[2/2] RUN false", Started: *at(2), Completed: *at(3), Error: "exit code: 1"},
+		{Name: "[2/2] RUN false", Started: *at(2), Completed: *at(3), Error: "exit code: 1", Log: []string{"one", "two"}},
 	}
 	if diff := cmp.Diff(want, steps); diff != "" {
 		t.Errorf("steps (-want +got):\n%s", diff)

@@ -17,6 +17,8 @@ var (
 	cacheLine = regexp.MustCompile(`^ ?-+> Using cache`)
 	// outputLine is the image a step made (" ---> 0a1b2c3d4e5f").
 	outputLine = regexp.MustCompile(`^ ?-+> ([0-9a-f]{12,64})$`)
+	// markerLine is the daemon's own bookkeeping, not the step's output.
+	markerLine = regexp.MustCompile(`^ ?-+> |^Removing intermediate container |^(?:Successfully built|Successfully tagged) `)
 )
 
 // steps follows the build's steps through the daemon's stream text: a step
@@ -44,11 +46,13 @@ func (s *steps) stream(text string) {
 			s.list[n-1].Cached = true
 		} else if m := outputLine.FindStringSubmatch(line); m != nil {
 			s.list[n-1].Output = m[1]
+		} else if line != "" && !markerLine.MatchString(line) {
+			s.list[n-1].AddLog(line)
 		}
 	}
 }
 
-// end completes the step under way, failed with err when not nil.
+// finish completes the step under way, failed with err when not nil.
 func (s *steps) finish(err error) []build.Step {
 	s.end(s.now())
 	if n := len(s.list); n > 0 && err != nil {

@@ -28,6 +28,7 @@ type buildkitOptions struct {
 	req       build.Request // most flags are its fields
 	shmSize   opts.MemBytes
 	ulimits   *opts.UlimitOpt
+	report    reportOptions
 	configs   *configLoader
 	selected  *selection
 }
@@ -75,6 +76,7 @@ func NewBuildKitCmd(f *Factory) *cobra.Command {
 	cmd.Flags().SortFlags = false
 	addGlobalFlags(cmd.Flags(), &o.Global, f.Getenv)
 	addBuildKitFlags(cmd.Flags(), o, f.Getenv)
+	addReportFlags(cmd.Flags(), &o.report, f.Getenv)
 	cmd.Flags().Bool("version", false, "Print the version and quit")
 	return cmd
 }
@@ -201,6 +203,8 @@ func runBuildKit(ctx context.Context, o *buildkitOptions) error {
 	r.Config = cfg
 	r.DockerContext = endpoint.ContextName(o.Global.endpoint(o.Getenv, o.IO.ErrOut), cfg)
 	r.Daemon = sel.daemon
-	_, err := buildkit.Builder{}.Build(ctx, r)
-	return err
+	if err := o.report.check(); err != nil {
+		return err
+	}
+	return buildWithReport(ctx, buildkit.Builder{}, r, "buildkit", o.report)
 }

@@ -16,12 +16,14 @@ func runClassic(ctx context.Context, o *BuildOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := o.report.check(); err != nil {
+		return err
+	}
 	d, err := o.daemon(cfg)
 	if err != nil {
 		return err
 	}
-	_, err = classic.Builder{}.Build(ctx, o.request(cfg, d))
-	return err
+	return buildWithReport(ctx, classic.Builder{}, o.request(cfg, d), "classic", o.report)
 }
 
 // daemon is the one the builder was chosen with (pinged already), else

@@ -98,6 +98,7 @@ type BuildOptions struct {
 	Inspect      inspectOptions
 	completion   string
 	requires     []build.Requirement
+	report       reportOptions
 	configs      *configLoader
 	selected     *selection
 }
@@ -186,6 +187,7 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 	addGlobalFlags(cmd.Flags(), &o.Global, f.Getenv)
 	addBuildFlags(cmd.Flags(), o, f.Getenv)
 	addInspectFlags(cmd.Flags(), &o.Inspect)
+	addReportFlags(cmd.Flags(), &o.report, f.Getenv)
 	if f.completeBuildKit {
 		mergeBuildKitFlags(cmd.Flags(), NewBuildKitCmd(f).Flags())
 	}

@@ -122,10 +122,9 @@ func BenchmarkOneFileChanged27k(b *testing.B) {
 	}
 }
 
-// TestCost27k holds the report to issue 19's budget on the bench's
-// context: at most 1 MB of memory per 10k files, and a time well under
-// 2 % of mybuild's unchanged rebuild (1.06 s in bench/README.md: 21 ms;
-// asserted at 4x that for a loaded 2-core machine).
+// TestCost27k holds the report to issue 19's memory budget on the bench's
+// context: at most 1 MB per 10k files. Its time is measured side by side
+// with the build it rides on by bench/cmd/ctxbench's report scenario.
 func TestCost27k(t *testing.T) {
 	dir, files := benchTree(t)
 	if len(files) != benchFiles {
@@ -155,9 +154,6 @@ func TestCost27k(t *testing.T) {
 	t.Logf("unchanged rebuild of %d files: %v, %d bytes allocated (budget %d)", len(files), best, alloc, budget)
 	if alloc > budget {
 		t.Errorf("allocated %d bytes, over the budget of %d", alloc, budget)
-	}
-	if best > 84*time.Millisecond {
-		t.Errorf("took %v, over 84 ms", best)
 	}
 	st, _ := os.Stat(filepath.Join(s.Dir, mustKey(t, dir)+".rec"))
 	t.Logf("record: %d bytes", st.Size())

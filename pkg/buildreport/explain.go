@@ -81,7 +81,8 @@ func explain(b Build, prev *meta, diff *FileDiff) *Miss {
 			return set(BaseChanged, "base image %s resolved to another digest: %s → %s", ref, short(old), short(now))
 		}
 	}
-	if r := instructionChange(b.Steps, prev.Steps, idx); r != nil {
+	stepsKnown := len(prev.Steps) > 0 // a quiet classic build shows none
+	if r := instructionChange(b.Steps, prev.Steps, idx); stepsKnown && r != nil {
 		m.Old, m.New = r.old, r.new
 		return set(Instruction, "%s", r.detail)
 	}
@@ -117,6 +118,9 @@ func explain(b Build, prev *meta, diff *FileDiff) *Miss {
 	if b.Target != prev.Target {
 		m.Old, m.New = prev.Target, b.Target
 		return set(Target, "--target differs: %s → %s", orNone(prev.Target), orNone(b.Target))
+	}
+	if !stepsKnown {
+		return set(UnknownReason, "unknown: the last build recorded no steps (its output was quiet)")
 	}
 	if noneCached(b.Steps) {
 		return set(CachePruned, "unknown: nothing recorded changed, yet no step was cached: the builder's cache was pruned or is not the last build's")

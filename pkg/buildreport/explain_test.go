@@ -202,3 +202,24 @@ func TestExplain(t *testing.T) {
 		})
 	}
 }
+
+// A quiet classic build (-q) shows no steps: the next one cannot say an
+// instruction is new, and says unknown when no file explains the miss.
+func TestExplainAfterQuietBuild(t *testing.T) {
+	s := Store{Dir: t.TempDir()}
+	c := newCtx(t, map[string]string{"Dockerfile": "FROM busybox\nCOPY . /app\n", "a.txt": "a\n"})
+	quiet := first()
+	quiet.Steps = nil
+	build(t, s, c, quiet)
+	b := first()
+	b.Steps = steps(copyMiss, "FROM busybox", "COPY . /app")
+	want := &Miss{Step: "COPY . /app", Stage: "0", Reason: UnknownReason, Detail: "unknown: the last build recorded no steps (its output was quiet)"}
+	if d := cmp.Diff(want, build(t, s, c, b).FirstMiss); d != "" {
+		t.Errorf("first miss (-want +got):\n%s", d)
+	}
+	c.write("a.txt", "b\n", t0.Add(time.Hour))
+	got := build(t, s, c, b).FirstMiss
+	if got == nil || got.Reason != FilesChanged || got.Detail != "COPY . /app: a.txt changed (2B)" {
+		t.Errorf("first miss after an edit = %+v", got)
+	}
+}

@@ -4,9 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -23,13 +25,39 @@ type Store struct {
 // DefaultKeep bounds the store to about a few MB for large contexts.
 const DefaultKeep = 64
 
-// DefaultStore is os.UserCacheDir()/mybuild/reports.
-func DefaultStore() (Store, error) {
-	d, err := os.UserCacheDir()
+// DefaultStore is the user's cache directory (as os.UserCacheDir finds
+// it, from getenv's variables)/mybuild/reports.
+func DefaultStore(getenv func(string) string) (Store, error) {
+	d, err := userCacheDir(runtime.GOOS, getenv)
 	if err != nil {
 		return Store{}, err
 	}
 	return Store{Dir: filepath.Join(d, "mybuild", "reports")}, nil
+}
+
+// userCacheDir is os.UserCacheDir reading the environment it is given.
+func userCacheDir(goos string, getenv func(string) string) (string, error) {
+	var dir string
+	switch goos {
+	case "windows":
+		dir = getenv("LocalAppData")
+	case "darwin", "ios":
+		if h := getenv("HOME"); h != "" {
+			dir = filepath.Join(h, "Library", "Caches")
+		}
+	default:
+		dir = getenv("XDG_CACHE_HOME")
+		if !filepath.IsAbs(dir) {
+			dir = ""
+			if h := getenv("HOME"); h != "" {
+				dir = filepath.Join(h, ".cache")
+			}
+		}
+	}
+	if dir == "" || !filepath.IsAbs(dir) {
+		return "", errors.New("no cache directory: neither $XDG_CACHE_HOME nor $HOME is set")
+	}
+	return dir, nil
 }
 
 // Identity names what a record is of: builds of the same context

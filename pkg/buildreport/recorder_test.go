@@ -147,3 +147,34 @@ func TestPrune(t *testing.T) {
 		t.Errorf("store holds %d records, want 3", len(left))
 	}
 }
+
+func TestUserCacheDir(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		return func(k string) string {
+			for i := 0; i+1 < len(kv); i += 2 {
+				if kv[i] == k {
+					return kv[i+1]
+				}
+			}
+			return ""
+		}
+	}
+	cases := []struct {
+		goos string
+		env  func(string) string
+		want string // "" : an error
+	}{
+		{"linux", env("XDG_CACHE_HOME", "/x/cache", "HOME", "/home/u"), "/x/cache"},
+		{"linux", env("XDG_CACHE_HOME", "relative", "HOME", "/home/u"), "/home/u/.cache"},
+		{"linux", env("HOME", "/home/u"), "/home/u/.cache"},
+		{"linux", env(), ""},
+		{"darwin", env("HOME", "/Users/u"), "/Users/u/Library/Caches"},
+		{"windows", env("HOME", "/home/u"), ""},
+	}
+	for _, c := range cases {
+		got, err := userCacheDir(c.goos, c.env)
+		if (err != nil) != (c.want == "") || got != c.want {
+			t.Errorf("%s: userCacheDir = %q, %v; want %q", c.goos, got, err, c.want)
+		}
+	}
+}
