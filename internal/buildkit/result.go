@@ -21,6 +21,7 @@ import (
 	"github.com/pkg/errors"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/mybuild/mybuild/internal/atomicfile"
 	"github.com/mybuild/mybuild/pkg/engine"
 )
 
@@ -82,7 +83,7 @@ func writeMetadataFile(name string, dt any) error {
 	if fi, err := os.Lstat(name); err == nil && fi.IsDir() {
 		return errors.New("cannot write to a directory")
 	}
-	return writeFileAtomic(name, b, 0o644)
+	return atomicfile.Write(name, b, 0o644)
 }
 
 // printCallResult prints a --call result as buildx does and returns the

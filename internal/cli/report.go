@@ -1,10 +1,10 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/mybuild/mybuild/internal/atomicfile"
 	"github.com/mybuild/mybuild/internal/build"
 	"github.com/mybuild/mybuild/pkg/buildreport"
 )
@@ -150,21 +151,14 @@ func liveView(req *build.Request) bool {
 	return false
 }
 
-// writeReportFile writes the JSON report whole or not at all.
+// writeReportFile writes the JSON report whole or not at all, as
+// --metadata-file is written.
 func writeReportFile(name string, rep *buildreport.Report) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), ".report-*")
-	if err != nil {
+	var b bytes.Buffer
+	if err := buildreport.WriteJSON(&b, rep); err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	if err := buildreport.WriteJSON(tmp, rep); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
+	return atomicfile.Write(name, b.Bytes(), 0o644)
 }
 
 // reportInput is what the report knows of the build: the request's
