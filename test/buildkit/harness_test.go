@@ -5,6 +5,7 @@ package buildkit
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,11 +97,21 @@ func compare(t *testing.T, e engine, tc bkCase) {
 	}
 	ref := clientRun(t, e, tc, root, "bkref")
 	cand := clientRun(t, e, tc, root, "bkcnd")
+	// What differs is told again after the runs' output, which can be long
+	// (rawjson): a CI log's tail then still shows it.
+	var diffs []string
+	fail := func(format string, args ...any) {
+		diffs = append(diffs, fmt.Sprintf(format, args...))
+		t.Error(diffs[len(diffs)-1])
+	}
 	defer func() {
 		if t.Failed() || os.Getenv("MYBUILD_BKDIFF_VERBOSE") != "" {
 			t.Logf("docker: exit %d\nstdout: %.2000q\n%s", ref.code, ref.stdout, ref.stderr)
 			t.Logf("mybuild: exit %d\nstdout: %.2000q\n%s", cand.code, cand.stdout, cand.stderr)
 			t.Logf("docker left:\nimage: %.3000s\noutputs: %.3000s\npushed: %.3000s", ref.image, ref.outputs, ref.pushed)
+		}
+		if len(diffs) > 0 {
+			t.Logf("what differed:\n%s", strings.Join(diffs, "\n"))
 		}
 	}()
 	if tc.differs != nil {
@@ -111,26 +122,26 @@ func compare(t *testing.T, e engine, tc bkCase) {
 		a, errA := os.ReadFile(filepath.Join(root, "bkref", name))
 		b, errB := os.ReadFile(filepath.Join(root, "bkcnd", name))
 		if errA != nil || errB != nil || !bytes.Equal(a, b) {
-			t.Errorf("%s differs: docker %q (%v), mybuild %q (%v)", name, a, errA, b, errB)
+			fail("%s differs: docker %q (%v), mybuild %q (%v)", name, a, errA, b, errB)
 		}
 	}
 	for _, r := range []run{ref, cand} {
 		if strings.Contains(r.stderr, "docker.io/v2/") {
-			t.Errorf("a daemon was sent to docker.io: the test bed is loopback only")
+			fail("a daemon was sent to docker.io: the test bed is loopback only")
 		}
 	}
 	if ref.code != cand.code {
-		t.Errorf("exit code: docker %d, mybuild %d", ref.code, cand.code)
+		fail("exit code: docker %d, mybuild %d", ref.code, cand.code)
 	}
 	if diff := cmp.Diff(ref.stdout, cand.stdout); diff != "" {
-		t.Errorf("stdout (-docker +mybuild):\n%s", diff)
+		fail("stdout (-docker +mybuild):\n%s", diff)
 	}
 	for _, p := range []*testbed.Progress{&ref.progress, &cand.progress} {
 		p.Vertices = slices.DeleteFunc(p.Vertices, func(v testbed.Vertex) bool { return slices.Contains(tc.racy, v.Name) })
 	}
 	testbed.Settle(&ref.progress, &cand.progress)
 	if diff := cmp.Diff(ref.progress, cand.progress); diff != "" {
-		t.Errorf("progress (-docker +mybuild):\n%s", diff)
+		fail("progress (-docker +mybuild):\n%s", diff)
 	}
 	for _, c := range []struct{ what, ref, cand string }{
 		{"image", ref.image, cand.image},
@@ -138,7 +149,7 @@ func compare(t *testing.T, e engine, tc bkCase) {
 		{"push", ref.pushed, cand.pushed},
 	} {
 		if diff := cmp.Diff(strings.Split(c.ref, "\n"), strings.Split(c.cand, "\n")); diff != "" {
-			t.Errorf("%s (-docker +mybuild):\n%s", c.what, diff)
+			fail("%s (-docker +mybuild):\n%s", c.what, diff)
 		}
 	}
 }

@@ -52,6 +52,14 @@ func testMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	bed.dir = dir
+	// test/buildkit prunes Engine 29's build cache, and BuildKit shares a
+	// vertex between concurrent builds: one suite at a time on it.
+	release, err := testbed.Lock("engine29")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer release()
 	bed.setupErr = bed.setup()
 	code := m.Run()
 	printRecord(os.Stdout)
