@@ -45,6 +45,10 @@ func (Builder) Build(ctx context.Context, req *build.Request) (*build.Result, er
 	if err != nil {
 		return nil, &Error{Err: err}
 	}
+	if err := updateLastActivity(BuildxDir(req.Getenv), inst.Name, time.Now()); err != nil {
+		inst.Close()
+		return nil, &Error{Err: errors.Wrap(err, "failed to update builder last activity time")}
+	}
 	defer inst.Close()
 	return buildOn(ctx, inst, &Request{
 		Input:            req.Input,
@@ -267,6 +271,10 @@ func (o *options) solve(ctx context.Context, b *Instance, p *printer, exports []
 	}
 	so := req.so
 	so.Ref = identity.NewID()
+	if err := o.saveLocalState(b, n, so.Ref); err != nil {
+		req.close()
+		return nil, nil, err
+	}
 	// After what the inputs attached (stdin's upload provider).
 	so.Session = append(so.Session, attachables...)
 	git.apply(so.FrontendAttrs, req.inputs.mountDirs)

@@ -151,6 +151,9 @@ func (o *options) solveNodes(ctx context.Context, b *Instance, p *printer, nodes
 		}
 		defer req.close()
 		req.so.Ref = ref
+		if err := no.saveLocalState(b, r.n, ref); err != nil {
+			return nil, nil, err
+		}
 		req.so.Session = append(req.so.Session, attachables...)
 		git.apply(req.so.FrontendAttrs, req.inputs.mountDirs)
 		if err := prepareMultiNodeExports(&req.so, &pushNames, &insecure); err != nil {
