@@ -106,6 +106,7 @@ func buildOn(ctx context.Context, b *Instance, r *Request) (*build.Result, error
 	}
 	werr := p.wait()
 	res.Steps, res.ContextBytes = p.steps.result()
+	res.ContextFiles = r.contextOpened.Load()
 	for _, w := range p.warnings {
 		res.Warnings = append(res.Warnings, string(w.Short))
 	}

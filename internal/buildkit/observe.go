@@ -2,6 +2,7 @@ package buildkit
 
 import (
 	"context"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/moby/patternmatcher/ignorefile"
 	"github.com/tonistiigi/fsutil"
 	"github.com/tonistiigi/fsutil/types"
+	grpcmd "google.golang.org/grpc/metadata"
 
 	"github.com/mybuild/mybuild/internal/build"
 	"github.com/mybuild/mybuild/pkg/dockerignore"
@@ -39,7 +41,7 @@ func (o *options) observeContext(so *client.SolveOpt, dir string) error {
 	if err != nil {
 		return err
 	}
-	so.LocalMounts["context"] = &observedFS{FS: so.LocalMounts["context"], pm: pm, on: o.OnContextFile, seen: o.contextSeen}
+	so.LocalMounts["context"] = &observedFS{FS: so.LocalMounts["context"], pm: pm, on: o.OnContextFile, seen: o.contextSeen, opened: &o.contextOpened}
 	return nil
 }
 
@@ -61,10 +63,17 @@ type observedFS struct {
 	pm   *patternmatcher.PatternMatcher
 	on   func(build.ContextFile)
 	seen *atomic.Bool // a walk was observed already (another node's, say)
+	// opened counts the files the daemons asked for: those sent.
+	opened *atomic.Int64
+}
+
+func (f *observedFS) Open(p string) (io.ReadCloser, error) {
+	f.opened.Add(1)
+	return f.FS.Open(p)
 }
 
 func (f *observedFS) Walk(ctx context.Context, target string, fn fs.WalkDirFunc) error {
-	if target != "" || !f.seen.CompareAndSwap(false, true) {
+	if !wholeTree(ctx, target) || !f.seen.CompareAndSwap(false, true) {
 		return f.FS.Walk(ctx, target, fn)
 	}
 	return f.FS.Walk(ctx, target, func(p string, e fs.DirEntry, err error) error {
@@ -73,6 +82,18 @@ func (f *observedFS) Walk(ctx context.Context, target string, fn fs.WalkDirFunc)
 		}
 		return fn(p, e, err)
 	})
+}
+
+// wholeTree says a walk is the context's transfer, not a part of it: it
+// starts at the root (fsutil's sender walks from "/") and the daemon's
+// request (filesync's metadata, which reaches the walk's context) names no
+// paths to include, as the frontend's read of the .dockerignore does.
+func wholeTree(ctx context.Context, target string) bool {
+	if target != "" && target != string(filepath.Separator) {
+		return false
+	}
+	md, _ := grpcmd.FromIncomingContext(ctx)
+	return len(md.Get("include-patterns")) == 0 && len(md.Get("followpaths")) == 0
 }
 
 func (f *observedFS) observe(p string, e fs.DirEntry) {

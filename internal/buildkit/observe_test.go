@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/moby/buildkit/client"
 	"github.com/tonistiigi/fsutil"
+	grpcmd "google.golang.org/grpc/metadata"
 
 	"github.com/mybuild/mybuild/internal/build"
 )
@@ -44,9 +45,20 @@ func TestObserveContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The frontend's read of the .dockerignore comes first, a walk of the
+	// same mount that names the paths it includes: not the context's.
+	partial, err := fsutil.NewFilterFS(so.LocalMounts["context"], &fsutil.FilterOpt{IncludePatterns: []string{".dockerignore"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := grpcmd.NewIncomingContext(context.Background(), grpcmd.Pairs("include-patterns", ".dockerignore"))
+	if err := partial.Walk(md, string(filepath.Separator), func(string, fs.DirEntry, error) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
 	var sent []string
 	walk := func() {
-		if err := filtered.Walk(context.Background(), "", func(p string, _ fs.DirEntry, err error) error {
+		// From the root, as fsutil's sender walks (send.go).
+		if err := filtered.Walk(context.Background(), string(filepath.Separator), func(p string, _ fs.DirEntry, err error) error {
 			sent = append(sent, p)
 			return err
 		}); err != nil {
@@ -61,5 +73,14 @@ func TestObserveContext(t *testing.T) {
 	}
 	if diff := cmp.Diff(append(want, want...), sent); diff != "" {
 		t.Errorf("sent (-want +got):\n%s", diff)
+	}
+	// A file the daemon asks for is opened, and counted as sent.
+	rc, err := filtered.Open("d/e.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+	if n := o.contextOpened.Load(); n != 1 {
+		t.Errorf("%d files counted as sent, want 1", n)
 	}
 }

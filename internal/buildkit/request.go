@@ -26,6 +26,8 @@ type Request struct {
 	// build.Request); contextSeen says one walk of it was observed.
 	OnContextFile func(build.ContextFile)
 	contextSeen   *atomic.Bool
+	// contextOpened counts the context's files the daemons asked for.
+	contextOpened atomic.Int64
 
 	Stdin  io.Reader
 	Stdout io.Writer
