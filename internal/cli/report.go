@@ -232,8 +232,7 @@ func classicSteps(in []build.Step, bases map[string]string) []buildreport.Step {
 var vertexName = regexp.MustCompile(`^\[(?:(\S+) )?\d+/\d+\] (.*)$`)
 
 // buildkitSteps are the solve's Dockerfile steps (internal vertexes,
-// exports and loads left out); a FROM's vertex names the digest it
-// resolved to.
+// exports and loads left out).
 func buildkitSteps(in []build.Step, bases map[string]string) []buildreport.Step {
 	var out []buildreport.Step
 	for _, s := range in {
@@ -245,9 +244,13 @@ func buildkitSteps(in []build.Step, bases map[string]string) []buildreport.Step 
 		if stage == "" {
 			stage = "0"
 		}
+		// The digest is named only when the image was resolved, not when
+		// the step came from the cache: the step is its text without it,
+		// the digest a base.
 		if f := fromLine.FindStringSubmatch(text); f != nil {
 			if ref, dgst, ok := strings.Cut(f[1], "@"); ok {
 				bases[ref] = dgst
+				text = strings.Replace(text, f[1], ref, 1)
 			}
 		}
 		out = append(out, reportStep(s, stage, text))
