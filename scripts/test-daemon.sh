@@ -2,8 +2,8 @@
 # Prepares a real Docker daemon for mybuild's end-to-end tests. Idempotent, run as root.
 #
 #   1. installs docker.io, busybox-static, git, curl, socat, openssh (client and server, for
-#      the ssh:// tests), tmux (the terminal test) and iproute2 (network namespaces) with
-#      apt-get when any is missing;
+#      the ssh:// tests), tmux (the terminal test), iproute2 (network namespaces), zsh and
+#      fish (the completion tests) with apt-get when any is missing;
 #   2. starts dockerd (no bridge, no iptables, unix socket + tcp://127.0.0.1:2375) in the
 #      background when no daemon answers /_ping on the socket, and waits for it (up to 300 s:
 #      a daemon whose state holds many stale network sandboxes, e.g. after being killed,
@@ -52,7 +52,7 @@ pkg_installed() {
   [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" = installed ]
 }
 missing=()
-for p in docker.io busybox-static git curl socat openssh-client openssh-server tmux iproute2; do
+for p in docker.io busybox-static git curl socat openssh-client openssh-server tmux iproute2 zsh fish; do
   pkg_installed "$p" || missing+=("$p")
 done
 # The package can be "installed" while the binaries we use are not there (or the other way
@@ -62,6 +62,8 @@ command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v socat >/dev/null 2>&1 || missing+=(socat)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v zsh >/dev/null 2>&1 || missing+=(zsh)
+command -v fish >/dev/null 2>&1 || missing+=(fish)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 [ -x /bin/busybox ] || missing+=(busybox-static)
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -85,7 +87,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
   step "installed ${missing[*]}"
 else
-  step "packages present: docker.io busybox-static git curl socat openssh-client openssh-server tmux iproute2"
+  step "packages present: docker.io busybox-static git curl socat openssh-client openssh-server tmux iproute2 zsh fish"
 fi
 
 # The reference/inspection client: docker CLI 28.2.2 when present, else Debian's.
