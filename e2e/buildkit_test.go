@@ -249,7 +249,7 @@ func TestBuildKitSignalDuringRun(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, mybuildBin, "-H", h, "--network", "none", "--progress", "plain", ".")
 	cmd.Dir, cmd.Env = dir, append(baseEnv(), buildkitEnv...)
-	var stderr syncBuffer
+	var stderr testbed.SyncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -289,22 +289,4 @@ func TestBuildKitSignalDuringRun(t *testing.T) {
 			t.Fatalf("the RUN step still runs 10 s after Ctrl-C: pids %s", out)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -116,8 +116,8 @@ func Unavailable(t testing.TB, format string, args ...any) {
 // (the plugin scripts/install-refs.sh builds), with config.json holding
 // configJSON when it is not empty.
 func BuildxConfig(dir, configJSON string) error {
-	if _, err := os.Stat(Buildx()); err != nil {
-		return fmt.Errorf("%s is missing (run scripts/install-refs.sh): %w", Buildx(), err)
+	if err := Installed(Buildx()); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "cli-plugins"), 0o700); err != nil {
 		return err
@@ -129,4 +129,15 @@ func BuildxConfig(dir, configJSON string) error {
 		return nil
 	}
 	return os.WriteFile(filepath.Join(dir, "config.json"), []byte(configJSON), 0o600)
+}
+
+// Installed says which of paths (the reference programs a bed runs) is
+// missing.
+func Installed(paths ...string) error {
+	for _, p := range paths {
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("%s is missing (run scripts/install-refs.sh): %w", p, err)
+		}
+	}
+	return nil
 }

@@ -62,10 +62,8 @@ func (b *bedT) stop() {
 }
 
 func (b *bedT) setup() error {
-	for _, p := range []string{testbed.Docker.Bin, testbed.Buildkitd(), testbed.Buildctl(), testbed.Registry()} {
-		if _, err := os.Stat(p); err != nil {
-			return fmt.Errorf("%s is missing (run scripts/install-refs.sh): %w", p, err)
-		}
+	if err := testbed.Installed(testbed.Docker.Bin, testbed.Buildkitd(), testbed.Buildctl(), testbed.Registry()); err != nil {
+		return err
 	}
 	var err error
 	if b.mybuild, err = testbed.BuildMybuild(b.dir); err != nil {
@@ -152,12 +150,5 @@ func (b *bedT) docker(args ...string) (testbed.Result, error) {
 // serve, and checks a daemon it loads into.
 func need(t *testing.T, daemons ...string) {
 	t.Helper()
-	if bed.setupErr != nil {
-		testbed.Unavailable(t, "the builder test bed could not be set up: %v", bed.setupErr)
-	}
-	for _, d := range daemons {
-		if err := testbed.Ping(d); err != nil {
-			testbed.Unavailable(t, "no daemon at %s: %v", d, err)
-		}
-	}
+	testbed.Need(t, bed.setupErr, daemons...)
 }

@@ -9,7 +9,6 @@
 package buildkit
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -63,10 +62,8 @@ func (b *bedT) stop() {
 }
 
 func (b *bedT) setup() error {
-	for _, p := range []string{testbed.Docker.Bin, testbed.Registry()} {
-		if _, err := os.Stat(p); err != nil {
-			return fmt.Errorf("%s is missing (run scripts/install-refs.sh): %w", p, err)
-		}
+	if err := testbed.Installed(testbed.Docker.Bin, testbed.Registry()); err != nil {
+		return err
 	}
 	var err error
 	if b.mybuild, err = testbed.BuildMybuild(b.dir); err != nil {
@@ -94,10 +91,5 @@ func (b *bedT) env(e engine, extra ...string) []string {
 // serve or whose daemon does not answer.
 func need(t *testing.T, e engine) {
 	t.Helper()
-	if bed.setupErr != nil {
-		testbed.Unavailable(t, "the BuildKit test bed could not be set up: %v", bed.setupErr)
-	}
-	if err := testbed.Ping(e.host); err != nil {
-		testbed.Unavailable(t, "no daemon at %s (scripts/test-daemon.sh, scripts/test-engine29.sh): %v", e.host, err)
-	}
+	testbed.Need(t, bed.setupErr, e.host)
 }
