@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -66,10 +67,16 @@ func TarFileView(p string) string {
 }
 
 // WriteFiles writes name→content files under dir, making their
-// directories.
+// directories; a name ending in "/" is an empty directory.
 func WriteFiles(dir string, files map[string]string) error {
 	for name, content := range files {
-		p := filepath.Join(dir, name)
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if strings.HasSuffix(name, "/") {
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}
