@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -18,19 +16,9 @@ import (
 // BuildKit reference. config.json, when not empty, is written into it.
 func buildxConfig(t *testing.T, configJSON string) string {
 	t.Helper()
-	plugin := filepath.Join(testbed.Refs(), "docker-config", "cli-plugins", "docker-buildx")
-	if _, err := os.Stat(plugin); err != nil {
-		skipUnlessCI(t, "buildx is not installed (%v): run scripts/install-refs.sh buildx", err)
-	}
 	dir := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, "cli-plugins"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(plugin, filepath.Join(dir, "cli-plugins", "docker-buildx")); err != nil {
-		t.Fatal(err)
-	}
-	if configJSON != "" {
-		writePrivate(t, filepath.Join(dir, "config.json"), []byte(configJSON))
+	if err := testbed.BuildxConfig(dir, configJSON); err != nil {
+		testbed.Unavailable(t, "%v: run scripts/install-refs.sh buildx", err)
 	}
 	return dir
 }

@@ -81,16 +81,11 @@ func TestBuildKitCacheMountAndSecret(t *testing.T) {
 	if r.Code != 0 {
 		t.Fatalf("build failed: %s", r)
 	}
-	for _, want := range []string{
+	wantAll(t, "stderr", r.Stderr,
 		"#0 building with \"default\" instance using docker driver\n",
 		"RUN --mount=type=cache,target=/cache",
 		" s3cr3t-token\n",
-		"naming to docker.io/library/" + tag + " done\n",
-	} {
-		if !strings.Contains(r.Stderr, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, r.Stderr)
-		}
-	}
+		"naming to docker.io/library/"+tag+" done\n")
 	if r.Stdout != "" {
 		t.Errorf("stdout = %q, want nothing (BuildKit's progress is on stderr)", r.Stdout)
 	}
@@ -254,7 +249,7 @@ func TestBuildKitSignalDuringRun(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, mybuildBin, "-H", h, "--network", "none", "--progress", "plain", ".")
 	cmd.Dir, cmd.Env = dir, append(baseEnv(), buildkitEnv...)
-	var stderr syncBuffer
+	var stderr testbed.SyncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -294,22 +289,4 @@ func TestBuildKitSignalDuringRun(t *testing.T) {
 			t.Fatalf("the RUN step still runs 10 s after Ctrl-C: pids %s", out)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

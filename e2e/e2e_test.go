@@ -32,17 +32,12 @@ func TestRunAndCopy(t *testing.T) {
 	if r.Code != 0 {
 		t.Fatalf("mybuild failed: %s", r)
 	}
-	for _, want := range []string{
+	wantAll(t, "stdout", r.Stdout,
 		"Sending build context to Docker daemon",
 		"Step 3/4 : COPY hello.txt /hello.txt\n",
 		"Step 4/4 : RUN cat /hello.txt > /copied\n",
 		"Successfully built ",
-		"Successfully tagged " + img + "\n",
-	} {
-		if !strings.Contains(r.Stdout, want) {
-			t.Errorf("stdout lacks %q:\n%s", want, r.Stdout)
-		}
-	}
+		"Successfully tagged "+img+"\n")
 	if r.Stderr != "" {
 		t.Errorf("stderr = %q, want nothing (no DEPRECATED banner, no errors)", r.Stderr)
 	}

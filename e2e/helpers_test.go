@@ -11,15 +11,9 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +22,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mybuild/mybuild/internal/testbed"
 )
 
 const (
@@ -109,14 +105,8 @@ func testMain(m *testing.M) int {
 		return m.Run()
 	}
 
-	mybuildBin = filepath.Join(tmp, "mybuild")
-	gobin := "go"
-	if _, err := exec.LookPath("go"); err != nil {
-		gobin = "/usr/local/go/bin/go"
-	}
-	build := exec.Command(gobin, "build", "-o", mybuildBin, "github.com/mybuild/mybuild/cmd/mybuild")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: FAIL: building the mybuild binary: %v\n%s", err, out)
+	if mybuildBin, err = testbed.BuildMybuild(tmp); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: FAIL: %v\n", err)
 		return 1
 	}
 	return m.Run()
@@ -134,18 +124,8 @@ func needDaemon(t *testing.T) {
 func needReference(t testing.TB) {
 	t.Helper()
 	if !haveReference {
-		skipUnlessCI(t, "the reference docker CLI %s is not installed", referenceDocker)
+		testbed.Unavailable(t, "the reference docker CLI %s is not installed", referenceDocker)
 	}
-}
-
-// skipUnlessCI skips a test whose tool is missing, except under MYBUILD_E2E=1 (CI), whose
-// scripts install everything: there a missing tool must fail, not hide the test.
-func skipUnlessCI(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("MYBUILD_E2E") == "1" {
-		t.Fatalf("MYBUILD_E2E=1: "+format, args...)
-	}
-	t.Skipf(format+" (set MYBUILD_E2E=1 to make this a failure)", args...)
 }
 
 func envOr(k, def string) string {
@@ -155,25 +135,17 @@ func envOr(k, def string) string {
 	return def
 }
 
-func pingDaemon(sock string) error {
-	c := &http.Client{
-		Timeout: 3 * time.Second,
-		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
-		}},
+// wantAll reports each of wants that got (the stream named what) lacks.
+func wantAll(t tb, what, got string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(got, want) {
+			t.Errorf("%s lacks %q:\n%s", what, want, got)
+		}
 	}
-	resp, err := c.Get("http://docker/_ping")
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64))
-	if resp.StatusCode != http.StatusOK || string(body) != "OK" {
-		return fmt.Errorf("/_ping answered %s %q", resp.Status, body)
-	}
-	return nil
 }
+
+func pingDaemon(sock string) error { return testbed.Ping("unix://" + sock) }
 
 // result is one finished command.
 type result struct {
@@ -211,27 +183,11 @@ func baseEnv() []string {
 
 func run(t tb, c cmdSpec) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, c.Bin, c.Args...)
-	cmd.Dir = c.Dir
-	cmd.Env = append(baseEnv(), c.Env...)
-	if c.Stdin != nil {
-		cmd.Stdin = bytes.NewReader(c.Stdin)
+	r, err := testbed.Run(testbed.Cmd{Bin: c.Bin, Args: c.Args, Dir: c.Dir, Env: append(baseEnv(), c.Env...), Stdin: c.Stdin, Timeout: cmdTimeout})
+	if err != nil {
+		t.Fatal(err)
 	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{Stdout: stdout.String(), Stderr: stderr.String()}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee) && ctx.Err() == nil:
-		r.Code = ee.ExitCode()
-	default:
-		t.Fatalf("%s %q: %v (context: %v)\n%s", c.Bin, c.Args, err, ctx.Err(), r)
-	}
-	return r
+	return result{Stdout: r.Stdout, Stderr: r.Stderr, Code: r.Code}
 }
 
 // mybuild runs the binary under test against the test daemon, in dir.
@@ -296,20 +252,8 @@ func tag(t tb) string {
 func writeContext(t tb, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if strings.HasSuffix(name, "/") {
-			if err := os.MkdirAll(p, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := testbed.WriteFiles(dir, files); err != nil {
+		t.Fatal(err)
 	}
 	return dir
 }

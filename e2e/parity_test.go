@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"archive/tar"
-	"bytes"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,12 +8,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/mybuild/mybuild/internal/testbed"
 )
 
 // Output parity with the reference client: the same context is built by
@@ -354,27 +352,15 @@ func withBase(s string) string {
 // tarOf is a deterministic tar of files (names sorted, mode 0644, uid/gid 0, fixed mtime),
 // Dockerfiles passed through withBase.
 func tarOf(files map[string]string) []byte {
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
+	based := map[string]string{}
+	for n, body := range files {
+		based[n] = withBase(body)
 	}
-	sort.Strings(names)
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, n := range names {
-		body := withBase(files[n])
-		hdr := &tar.Header{Name: n, Mode: 0o644, Size: int64(len(body)), ModTime: time.Unix(1600000000, 0), Typeflag: tar.TypeReg}
-		if err := tw.WriteHeader(hdr); err != nil {
-			panic(err)
-		}
-		if _, err := tw.Write([]byte(body)); err != nil {
-			panic(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
+	b, err := testbed.TarOf(based, time.Unix(1600000000, 0))
+	if err != nil {
 		panic(err)
 	}
-	return buf.Bytes()
+	return b
 }
 
 // statAll lists what COPY . /ctx put into the image: name, mode, owner, type, size, mtime,

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/mybuild/mybuild/internal/testbed"
 )
 
 // Podman: mybuild against Podman's Docker-compatible API (`podman system service`, which
@@ -90,7 +91,7 @@ func needPodman(t *testing.T) *podman {
 		t.Fatal(s.broken)
 	}
 	if s.skip != "" {
-		skipUnlessCI(t, "%s", s.skip)
+		testbed.Unavailable(t, "%s", s.skip)
 	}
 	if !strings.Contains(t.Name(), "/") {
 		start := time.Now()
@@ -106,13 +107,9 @@ func buildMybuild() (bin, problem string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err.Error()
 	}
-	bin = filepath.Join(dir, "mybuild")
-	gobin := "go"
-	if _, err := exec.LookPath("go"); err != nil {
-		gobin = "/usr/local/go/bin/go"
-	}
-	if out, err := exec.Command(gobin, "build", "-o", bin, "github.com/mybuild/mybuild/cmd/mybuild").CombinedOutput(); err != nil {
-		return "", fmt.Sprintf("building the mybuild binary: %v\n%s", err, out)
+	bin, err := testbed.BuildMybuild(dir)
+	if err != nil {
+		return "", err.Error()
 	}
 	return bin, ""
 }
@@ -186,7 +183,7 @@ func (p *podman) mybuild(dir string, args ...string) result {
 func (p *podman) dockerBuild(dir string, args ...string) result {
 	p.t.Helper()
 	if p.docker != referenceDocker {
-		skipUnlessCI(p.t, "the reference docker CLI %s is not installed", referenceDocker)
+		testbed.Unavailable(p.t, "the reference docker CLI %s is not installed", referenceDocker)
 	}
 	return run(p.t, cmdSpec{Bin: p.docker, Args: append([]string{"build"}, args...), Dir: dir, Env: []string{"DOCKER_HOST=" + p.host}})
 }
@@ -195,7 +192,7 @@ func (p *podman) dockerBuild(dir string, args ...string) result {
 func (p *podman) run(img string, cmd ...string) string {
 	p.t.Helper()
 	if p.docker == "" {
-		skipUnlessCI(p.t, "no docker CLI to run a container through podman")
+		testbed.Unavailable(p.t, "no docker CLI to run a container through podman")
 	}
 	r := run(p.t, cmdSpec{Bin: p.docker, Args: append([]string{"run", "--rm", "--network", "none", img}, cmd...),
 		Env: []string{"DOCKER_HOST=" + p.host}})

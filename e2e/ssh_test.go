@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mybuild/mybuild/internal/testbed"
 )
 
 // ssh:// against the real daemon through a real sshd: the test starts /usr/sbin/sshd on a
@@ -65,7 +67,7 @@ func needSSH(t *testing.T) {
 	if len(missing) == 0 {
 		return
 	}
-	skipUnlessCI(t, "OpenSSH is not installed (missing %s); scripts/test-daemon.sh installs openssh-client and openssh-server", strings.Join(missing, ", "))
+	testbed.Unavailable(t, "OpenSSH is not installed (missing %s); scripts/test-daemon.sh installs openssh-client and openssh-server", strings.Join(missing, ", "))
 }
 
 // unusedPort returns a loopback port that nothing listened on a moment ago.

@@ -2,15 +2,9 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -22,6 +16,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mybuild/mybuild/internal/testbed"
 )
 
 // TLS against the real daemon: the test makes a CA, a server certificate for 127.0.0.1 and a
@@ -29,72 +25,6 @@ import (
 // loopback that requires and verifies client certificates (as `dockerd --tlsverify` does).
 // mybuild and the reference docker CLI then connect to the proxy with the --tls* flags, with
 // DOCKER_TLS_VERIFY/DOCKER_CERT_PATH and with a context made by `docker context create`.
-
-// testCert is a key and its certificate, made for one test.
-type testCert struct {
-	cert            *x509.Certificate
-	key             *ecdsa.PrivateKey
-	certPEM, keyPEM []byte // the key as PKCS #8
-}
-
-var certSerial atomic.Int64
-
-// newCert makes a key and a certificate from tmpl valid for a day, signed by ca (self-signed
-// when ca is nil).
-func newCert(t tb, tmpl *x509.Certificate, ca *testCert) *testCert {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl.SerialNumber = big.NewInt(certSerial.Add(1))
-	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour)
-	parent, signer := tmpl, key
-	if ca != nil {
-		parent, signer = ca.cert, ca.key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testCert{cert: cert, key: key,
-		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: k})}
-}
-
-// newTestCA makes a certificate authority.
-func newTestCA(t tb, name string) *testCert {
-	t.Helper()
-	return newCert(t, &x509.Certificate{
-		Subject:               pkix.Name{CommonName: name},
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}, nil)
-}
-
-// issue signs a server certificate for 127.0.0.1 or a client certificate.
-func (ca *testCert) issue(t tb, cn string, server bool) *testCert {
-	t.Helper()
-	tmpl := &x509.Certificate{
-		Subject:     pkix.Name{CommonName: cn},
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	if server {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
-	}
-	return newCert(t, tmpl, ca)
-}
 
 func writePrivate(t tb, path string, b []byte) {
 	t.Helper()
@@ -116,17 +46,17 @@ type tlsProxy struct {
 	conns map[net.Conn]struct{}
 }
 
-// startTLSProxy listens on a loopback port with the server certificate and requires client
-// certificates signed by clientCA, speaking TLS 1.2 up to maxVersion (0: Go's newest, 1.3, as
+// startTLSProxy listens on a loopback port with pki's server certificate and requires client
+// certificates signed by its CA, speaking TLS 1.2 up to maxVersion (0: Go's newest, 1.3, as
 // dockerd); it stops when the test ends.
-func startTLSProxy(t tb, server, clientCA *testCert, maxVersion uint16) *tlsProxy {
+func startTLSProxy(t tb, pki *testbed.PKI, maxVersion uint16) *tlsProxy {
 	t.Helper()
-	cert, err := tls.X509KeyPair(server.certPEM, server.keyPEM)
+	cert, err := tls.X509KeyPair(pki.ServerCert, pki.ServerKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pool := x509.NewCertPool()
-	pool.AddCert(clientCA.cert)
+	pool.AddCert(pki.CACert)
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		ClientAuth:   tls.RequireAndVerifyClientCert,
@@ -224,7 +154,7 @@ func (p *tlsProxy) stop() {
 
 // tlsCerts is the material shared by the TLS tests; each test serves it with its own proxy.
 type tlsCerts struct {
-	ca, server *testCert
+	pki *testbed.PKI
 	// dir holds ca.pem, cert.pem and key.pem (the DOCKER_CERT_PATH layout); wrongCA is the
 	// certificate of another CA, which did not sign the server's certificate.
 	dir, wrongCA string
@@ -241,7 +171,7 @@ func (c tlsCerts) flags(ca, host string) []string {
 // serve starts a proxy for these certificates (see startTLSProxy).
 func (c tlsCerts) serve(t tb, maxVersion uint16) *tlsProxy {
 	t.Helper()
-	return startTLSProxy(t, c.server, c.ca, maxVersion)
+	return startTLSProxy(t, c.pki, maxVersion)
 }
 
 func (p *tlsProxy) host() string { return "tcp://" + p.addr }
@@ -249,16 +179,22 @@ func (p *tlsProxy) host() string { return "tcp://" + p.addr }
 func newTLSCerts(t tb) tlsCerts {
 	t.Helper()
 	dir := t.TempDir()
-	c := tlsCerts{ca: newTestCA(t, "mybuild e2e CA"), dir: filepath.Join(dir, "certs"), wrongCA: filepath.Join(dir, "other-ca.pem")}
+	c := tlsCerts{dir: filepath.Join(dir, "certs"), wrongCA: filepath.Join(dir, "other-ca.pem")}
 	if err := os.Mkdir(c.dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	client := c.ca.issue(t, "mybuild e2e client", false)
-	writePrivate(t, c.file("ca.pem"), c.ca.certPEM)
-	writePrivate(t, c.file("cert.pem"), client.certPEM)
-	writePrivate(t, c.file("key.pem"), client.keyPEM)
-	writePrivate(t, c.wrongCA, newTestCA(t, "mybuild e2e other CA").certPEM)
-	c.server = c.ca.issue(t, "127.0.0.1", true)
+	var err error
+	if c.pki, err = testbed.NewPKI("mybuild e2e CA"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.pki.Write(c.dir); err != nil {
+		t.Fatal(err)
+	}
+	other, err := testbed.NewPKI("mybuild e2e other CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writePrivate(t, c.wrongCA, other.CA)
 	return c
 }
 

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"testing"
+
+	"github.com/mybuild/mybuild/internal/testbed"
 )
 
 // mybuildBinary builds the real binary into a directory of the test, for
@@ -14,13 +12,9 @@ import (
 // the first build a link.
 func mybuildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "mybuild")
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if p, err := exec.LookPath("go"); err == nil {
-		gobin = p
-	}
-	if out, err := exec.Command(gobin, "build", "-o", bin, "github.com/mybuild/mybuild/cmd/mybuild").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := testbed.BuildMybuild(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
@@ -30,8 +24,5 @@ func mybuildBinary(t *testing.T) string {
 // missing tool must fail, not hide the test.
 func skipUnlessCI(t *testing.T, format string, args ...any) {
 	t.Helper()
-	if os.Getenv("MYBUILD_E2E") == "1" {
-		t.Fatalf("MYBUILD_E2E=1: "+format, args...)
-	}
-	t.Skipf(format, args...)
+	testbed.Unavailable(t, format, args...)
 }

@@ -3,6 +3,7 @@ package testbed
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -40,7 +41,8 @@ func CleanEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
-// Ping asks the docker daemon at a unix:// host for /_ping.
+// Ping asks the docker daemon at a unix:// host for /_ping, which must
+// answer OK.
 func Ping(host string) error {
 	sock := strings.TrimPrefix(host, "unix://")
 	c := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{
@@ -53,5 +55,10 @@ func Ping(host string) error {
 	if err != nil {
 		return err
 	}
-	return resp.Body.Close()
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64))
+	if resp.StatusCode != http.StatusOK || string(body) != "OK" {
+		return fmt.Errorf("/_ping answered %s %q", resp.Status, body)
+	}
+	return nil
 }

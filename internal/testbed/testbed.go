@@ -11,14 +11,7 @@ package testbed
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -44,83 +37,6 @@ func Buildkitd() string { return filepath.Join(Refs(), "buildkit-v0.34.2", "buil
 func Buildctl() string  { return filepath.Join(Refs(), "buildkit-v0.34.2", "buildctl") }
 func Registry() string  { return filepath.Join(Refs(), "registry-v3.1.2", "registry") }
 func Buildx() string    { return filepath.Join(Refs(), "buildx-v0.38.2", "buildx") }
-
-// TLS is a set of PEM files: a CA and the server and client certificates
-// it signed.
-type TLS struct {
-	CA, ServerCert, ServerKey, ClientCert, ClientKey string
-}
-
-// MakeTLS writes a new CA, a server certificate for 127.0.0.1 and
-// localhost, and a client certificate into dir.
-func MakeTLS(dir string) (*TLS, error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "mybuild test CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		IsCA:                  true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return nil, err
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	t := &TLS{
-		CA:         filepath.Join(dir, "ca.pem"),
-		ServerCert: filepath.Join(dir, "server-cert.pem"), ServerKey: filepath.Join(dir, "server-key.pem"),
-		ClientCert: filepath.Join(dir, "cert.pem"), ClientKey: filepath.Join(dir, "key.pem"),
-	}
-	if err := writePEM(t.CA, "CERTIFICATE", caDER); err != nil {
-		return nil, err
-	}
-	leaf := func(serial int64, cn string, usage x509.ExtKeyUsage, certPath, keyPath string, ips []net.IP, dns []string) error {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return err
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial),
-			Subject:      pkix.Name{CommonName: cn},
-			NotBefore:    now.Add(-time.Hour),
-			NotAfter:     now.Add(24 * time.Hour),
-			KeyUsage:     x509.KeyUsageDigitalSignature,
-			ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-			IPAddresses:  ips,
-			DNSNames:     dns,
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			return err
-		}
-		kb, err := x509.MarshalECPrivateKey(key)
-		if err != nil {
-			return err
-		}
-		if err := writePEM(certPath, "CERTIFICATE", der); err != nil {
-			return err
-		}
-		return writePEM(keyPath, "EC PRIVATE KEY", kb)
-	}
-	if err := leaf(2, "127.0.0.1", x509.ExtKeyUsageServerAuth, t.ServerCert, t.ServerKey, []net.IP{net.ParseIP("127.0.0.1")}, []string{"localhost"}); err != nil {
-		return nil, err
-	}
-	if err := leaf(3, "client", x509.ExtKeyUsageClientAuth, t.ClientCert, t.ClientKey, nil, nil); err != nil {
-		return nil, err
-	}
-	return t, nil
-}
-
-func writePEM(path, typ string, der []byte) error {
-	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600)
-}
 
 // FreePort returns a loopback TCP port nobody listens on (yet).
 func FreePort() (int, error) {

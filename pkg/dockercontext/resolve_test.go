@@ -170,8 +170,8 @@ func TestResolveDockerCreatedStore(t *testing.T) {
 	pki := newTestPKI(t)
 	pem := filepath.Join(root, "pem")
 	caFile := writeFile(t, pem, "my-ca.crt", pki.CA)
-	certFile := writeFile(t, pem, "my-cert.crt", pki.Cert)
-	keyFile := writeFile(t, pem, "my-key.key", pki.Key)
+	certFile := writeFile(t, pem, "my-cert.crt", pki.ClientCert)
+	keyFile := writeFile(t, pem, "my-key.key", pki.ClientKey)
 
 	mustDocker(t, env, "context", "create", "plain", "--docker", "host=tcp://127.0.0.1:1")
 	mustDocker(t, env, "context", "create", "skip", "--description", "skips verification", "--docker", "host=tcp://127.0.0.1:2,skip-tls-verify=true")
@@ -190,7 +190,7 @@ func TestResolveDockerCreatedStore(t *testing.T) {
 	}{
 		{name: "plain", in: Inputs{ContextFlag: "plain"}, want: Endpoint{Host: "tcp://127.0.0.1:1", ContextName: "plain"}},
 		{name: "skip-tls-verify", in: Inputs{ContextFlag: "skip"}, want: Endpoint{Host: "tcp://127.0.0.1:2", SkipTLSVerify: true, ContextName: "skip"}},
-		{name: "tls material", in: Inputs{ContextFlag: "tls-full"}, want: Endpoint{Host: "tcp://127.0.0.1:3", CA: pki.CA, Cert: pki.Cert, Key: pki.Key, ContextName: "tls-full", HasTLSData: true}},
+		{name: "tls material", in: Inputs{ContextFlag: "tls-full"}, want: Endpoint{Host: "tcp://127.0.0.1:3", CA: pki.CA, Cert: pki.ClientCert, Key: pki.ClientKey, ContextName: "tls-full", HasTLSData: true}},
 		{name: "ca only", in: Inputs{ContextFlag: "tls-ca"}, want: Endpoint{Host: "tcp://127.0.0.1:4", CA: pki.CA, ContextName: "tls-ca", HasTLSData: true}},
 		{name: "ssh", env: map[string]string{"DOCKER_CONTEXT": "over-ssh"}, want: Endpoint{Host: "ssh://me@example.com:2222/run/user/1000/docker.sock", ContextName: "over-ssh"}},
 		{name: "unix", in: Inputs{CurrentContext: "unix-sock"}, want: Endpoint{Host: "unix:///tmp/some.sock", ContextName: "unix-sock"}},

@@ -37,14 +37,14 @@ func TestTLSConfig(t *testing.T) {
 		{name: "tcp without TLS", ep: Endpoint{Host: "tcp://h:1"}, wantNil: true},
 		{name: "tcp skip verify", ep: Endpoint{Host: "tcp://h:1", SkipTLSVerify: true}, wantSkip: true},
 		{name: "tcp empty TLS dir", ep: Endpoint{Host: "tcp://h:1", HasTLSData: true}},
-		{name: "tcp full", ep: Endpoint{Host: "tcp://h:1", HasTLSData: true, CA: pki.CA, Cert: pki.Cert, Key: pki.Key}, wantRoot: true, wantCert: true},
-		{name: "cert without key is ignored", ep: Endpoint{Host: "tcp://h:1", HasTLSData: true, Cert: pki.Cert}},
+		{name: "tcp full", ep: Endpoint{Host: "tcp://h:1", HasTLSData: true, CA: pki.CA, Cert: pki.ClientCert, Key: pki.ClientKey}, wantRoot: true, wantCert: true},
+		{name: "cert without key is ignored", ep: Endpoint{Host: "tcp://h:1", HasTLSData: true, Cert: pki.ClientCert}},
 		{name: "invalid CA", ep: Endpoint{Host: "tcp://h:1", HasTLSData: true, CA: junk}, wantErr: "failed to retrieve context tls info: ca.pem seems invalid"},
 		{name: "empty CA file", ep: Endpoint{Host: "tcp://h:1", HasTLSData: true, CA: []byte{}}, wantErr: "failed to retrieve context tls info: ca.pem seems invalid"},
-		{name: "invalid key", ep: Endpoint{Host: "tcp://h:1", HasTLSData: true, Cert: pki.Cert, Key: junk}, wantErr: "no valid private key found"},
-		{name: "encrypted key", ep: Endpoint{Host: "tcp://h:1", HasTLSData: true, Cert: pki.Cert, Key: encryptedKey}, wantErr: "private key is encrypted - support for encrypted private keys has been removed, see https://docs.docker.com/go/deprecated/"},
-		{name: "certificate as key", ep: Endpoint{Host: "tcp://h:1", HasTLSData: true, Cert: pki.Cert, Key: pki.CA}, wantErr: "failed to retrieve context tls info: tls: found a certificate rather than a key in the PEM for the private key"},
-		{name: "key of another certificate", ep: Endpoint{Host: "tcp://h:1", HasTLSData: true, Cert: pki.Cert, Key: pki.CAKey}, wantErr: "failed to retrieve context tls info: tls: private key does not match public key"},
+		{name: "invalid key", ep: Endpoint{Host: "tcp://h:1", HasTLSData: true, Cert: pki.ClientCert, Key: junk}, wantErr: "no valid private key found"},
+		{name: "encrypted key", ep: Endpoint{Host: "tcp://h:1", HasTLSData: true, Cert: pki.ClientCert, Key: encryptedKey}, wantErr: "private key is encrypted - support for encrypted private keys has been removed, see https://docs.docker.com/go/deprecated/"},
+		{name: "certificate as key", ep: Endpoint{Host: "tcp://h:1", HasTLSData: true, Cert: pki.ClientCert, Key: pki.CA}, wantErr: "failed to retrieve context tls info: tls: found a certificate rather than a key in the PEM for the private key"},
+		{name: "key of another certificate", ep: Endpoint{Host: "tcp://h:1", HasTLSData: true, Cert: pki.ClientCert, Key: pki.CAKey}, wantErr: "failed to retrieve context tls info: tls: private key does not match public key"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -105,7 +105,7 @@ func TestTLSConfigHandshake(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "cfg")
 	storeEntry{
 		meta: str(`{"Name":"tls","Metadata":{},"Endpoints":{"docker":{"Host":"tcp://` + srv.Listener.Addr().String() + `","SkipTLSVerify":false}}}`),
-		tls:  map[string][]byte{"docker/ca.pem": pki.CA, "docker/cert.pem": pki.Cert, "docker/key.pem": pki.Key},
+		tls:  map[string][]byte{"docker/ca.pem": pki.CA, "docker/cert.pem": pki.ClientCert, "docker/key.pem": pki.ClientKey},
 	}.write(t, cfg, "tls")
 	ep, err := Resolve(Inputs{ConfigDir: cfg, ContextFlag: "tls", Env: mapEnv(nil)})
 	if err != nil {

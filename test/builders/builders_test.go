@@ -3,8 +3,6 @@
 package builders
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,10 +38,8 @@ type testCase struct {
 }
 
 type run struct {
-	code           int
-	stdout, stderr string
-	took           time.Duration
-	artifact       string
+	testbed.Result
+	artifact string
 }
 
 const plainDockerfile = "FROM scratch\nCOPY a.txt /\nLABEL org.example=builders\n"
@@ -55,8 +51,8 @@ func runDockerfile(reg string) string {
 func TestBuilders(t *testing.T) {
 	need(t)
 	reg, authreg := bed.reg.Addr, bed.authReg.Addr
-	open := registry{addr: reg}
-	withAuth := registry{addr: authreg, user: regUser, pass: regPassword}
+	open := registry{testbed.RegClient{Addr: reg}}
+	withAuth := registry{testbed.RegClient{Addr: authreg, User: regUser, Pass: regPassword}}
 	files := map[string]string{"Dockerfile": plainDockerfile, "a.txt": "a\n"}
 	runFiles := map[string]string{"Dockerfile": runDockerfile(reg), "a.txt": "a\n"}
 	keyPath := filepath.Join(bed.dir, "id_ed25519")
@@ -70,13 +66,13 @@ func TestBuilders(t *testing.T) {
 		{name: "unix socket builder", files: files, args: []string{"--builder", "sock", "."}},
 		{name: "BUILDX_BUILDER", files: files, env: []string{"BUILDX_BUILDER=single"}, args: []string{"."}},
 		{name: "local output", files: files, args: []string{"--builder", "single", "-o", "type=local,dest={out}/d", "."},
-			artifact: func(who, out string) string { return treeView(filepath.Join(out, "d")) }},
+			artifact: func(who, out string) string { return testbed.PathView(filepath.Join(out, "d")) }},
 		{name: "tar output", files: files, args: []string{"--builder", "single", "-o", "type=tar,dest={out}/x.tar", "."},
-			artifact: func(who, out string) string { return tarView(filepath.Join(out, "x.tar")) }},
+			artifact: func(who, out string) string { return testbed.TarFileView(filepath.Join(out, "x.tar")) }},
 		{name: "oci output", files: files, args: []string{"--builder", "single", "-o", "type=oci,dest={out}/x.tar", "."},
-			artifact: func(who, out string) string { return tarView(filepath.Join(out, "x.tar")) }},
+			artifact: func(who, out string) string { return testbed.TarFileView(filepath.Join(out, "x.tar")) }},
 		{name: "docker output", files: files, args: []string{"--builder", "single", "-o", "type=docker,dest={out}/x.tar", "-t", "app:{who}", "."},
-			artifact: func(who, out string) string { return tarView(filepath.Join(out, "x.tar")) }},
+			artifact: func(who, out string) string { return testbed.TarFileView(filepath.Join(out, "x.tar")) }},
 		{name: "load into Engine 29", host: engine29, daemons: []string{engine29}, files: files,
 			args: []string{"--builder", "single", "--load", "-t", "mybuild-builders:{who}", "."}, images: []string{"mybuild-builders:{who}"},
 			artifact: func(who, _ string) string { return loaded(engine29, "mybuild-builders:"+who) }},
@@ -101,7 +97,7 @@ func TestBuilders(t *testing.T) {
 			args:     []string{"--builder", "fleet", "--platform", "linux/amd64,linux/arm64", "--annotation", "index:org.example.note=two", "--push", "-t", reg + "/annotated:{who}", "."},
 			artifact: func(who, _ string) string { return imageView(open, "annotated", who) }},
 		{name: "the arm64 node builds arm64", files: files, args: []string{"--builder", "fleet", "--platform", "linux/arm64", "-o", "type=oci,dest={out}/x.tar", "."},
-			artifact: func(who, out string) string { return tarView(filepath.Join(out, "x.tar")) }},
+			artifact: func(who, out string) string { return testbed.TarFileView(filepath.Join(out, "x.tar")) }},
 		{name: "two nodes refuse an oci tar", files: files, args: []string{"--builder", "fleet", "--platform", "linux/amd64,linux/arm64", "-o", "type=oci,dest={out}/x.tar", "."}},
 		{name: "two nodes cannot load a list into Engine 29", host: engine29, daemons: []string{engine29}, files: files,
 			args: []string{"--builder", "fleet", "--platform", "linux/amd64,linux/arm64", "--load", "."}},
@@ -109,12 +105,12 @@ func TestBuilders(t *testing.T) {
 			pre:  [][]string{{"--builder", "single", "--network", "none", "--cache-to", "type=registry,ref=" + reg + "/cache:{who},mode=max", "."}},
 			args: []string{"--builder", "second", "--network", "none", "--cache-from", "type=registry,ref=" + reg + "/cache:{who}", "-o", "type=local,dest={out}/d", "."},
 			artifact: func(who, out string) string {
-				return treeView(filepath.Join(out, "d", "from-cache")) + imageView(open, "cache", who)
+				return testbed.PathView(filepath.Join(out, "d", "from-cache")) + imageView(open, "cache", who)
 			}},
 		{name: "local cache reused by another node", files: runFiles,
 			pre:      [][]string{{"--builder", "single", "--network", "none", "--cache-to", "type=local,dest={out}/cache,mode=max", "."}},
 			args:     []string{"--builder", "second", "--network", "none", "--cache-from", "type=local,src={out}/cache", "."},
-			artifact: func(who, out string) string { return treeView(filepath.Join(out, "cache")) }},
+			artifact: func(who, out string) string { return testbed.PathView(filepath.Join(out, "cache")) }},
 		{name: "inline cache", files: runFiles,
 			args:     []string{"--builder", "single", "--network", "none", "--build-arg", "BUILDKIT_INLINE_CACHE=1", "--push", "-t", reg + "/inline:{who}", "."},
 			artifact: func(who, _ string) string { return imageView(open, "inline", who) }},
@@ -129,7 +125,7 @@ func TestBuilders(t *testing.T) {
 		{name: "named context on a remote node",
 			files:    map[string]string{"Dockerfile": "FROM scratch\nCOPY --from=extra b.txt /\n", "extra/b.txt": "b\n"},
 			args:     []string{"--builder", "single", "--build-context", "extra=extra", "-o", "type=local,dest={out}/d", "."},
-			artifact: func(who, out string) string { return treeView(filepath.Join(out, "d")) }},
+			artifact: func(who, out string) string { return testbed.PathView(filepath.Join(out, "d")) }},
 		{name: "failing RUN", files: map[string]string{"Dockerfile": "FROM " + reg + "/base:1\nRUN echo out && exit 3\n"},
 			args: []string{"--builder", "single", "--network", "none", "."}},
 		{name: "credentials: pull and push with auth", files: map[string]string{"Dockerfile": "FROM " + authreg + "/base:1\nCOPY a.txt /\n", "a.txt": "a\n"},
@@ -143,32 +139,32 @@ func TestBuilders(t *testing.T) {
 		{name: "unknown builder", files: files, args: []string{"--builder", "nosuch", "."}},
 		{name: "wrong CA", files: files, args: []string{"--builder", "badca", "."},
 			differs: func(t *testing.T, ref, cand run) {
-				if ref.code != 1 || cand.code != 1 {
-					t.Errorf("exit codes %d (docker) and %d (mybuild), want 1 and 1", ref.code, cand.code)
+				if ref.Code != 1 || cand.Code != 1 {
+					t.Errorf("exit codes %d (docker) and %d (mybuild), want 1 and 1", ref.Code, cand.Code)
 				}
-				if !strings.Contains(cand.stderr, "certificate signed by unknown authority") || cand.took > 10*time.Second {
-					t.Errorf("mybuild took %v and does not say the CA does not match:\n%s", cand.took, cand.stderr)
+				if !strings.Contains(cand.Stderr, "certificate signed by unknown authority") || cand.Took > 10*time.Second {
+					t.Errorf("mybuild took %v and does not say the CA does not match:\n%s", cand.Took, cand.Stderr)
 				}
 			}},
 		{name: "no client certificate", files: files, args: []string{"--builder", "nocert", "."},
 			differs: func(t *testing.T, ref, cand run) {
-				if ref.code != 1 || cand.code != 1 {
-					t.Errorf("exit codes %d (docker) and %d (mybuild), want 1 and 1", ref.code, cand.code)
+				if ref.Code != 1 || cand.Code != 1 {
+					t.Errorf("exit codes %d (docker) and %d (mybuild), want 1 and 1", ref.Code, cand.Code)
 				}
-				if !strings.Contains(cand.stderr, "client certificate") || cand.took > 10*time.Second {
-					t.Errorf("mybuild does not say that a client certificate is missing:\n%s", cand.stderr)
+				if !strings.Contains(cand.Stderr, "client certificate") || cand.Took > 10*time.Second {
+					t.Errorf("mybuild does not say that a client certificate is missing:\n%s", cand.Stderr)
 				}
 			}},
 		{name: "a node that does not answer", files: files, args: []string{"--builder", "down", "."},
 			differs: func(t *testing.T, ref, cand run) {
-				if ref.code != 1 || cand.code != 1 {
-					t.Errorf("exit codes %d (docker) and %d (mybuild), want 1 and 1", ref.code, cand.code)
+				if ref.Code != 1 || cand.Code != 1 {
+					t.Errorf("exit codes %d (docker) and %d (mybuild), want 1 and 1", ref.Code, cand.Code)
 				}
-				if cand.took > 25*time.Second {
-					t.Errorf("mybuild waited %v for a node that does not answer, want about 20 s as buildx", cand.took)
+				if cand.Took > 25*time.Second {
+					t.Errorf("mybuild waited %v for a node that does not answer, want about 20 s as buildx", cand.Took)
 				}
-				if !strings.Contains(cand.stderr, "[internal] waiting for connection") || !strings.Contains(cand.stderr, "did not answer within 20s") || !strings.Contains(cand.stderr, "connection refused") {
-					t.Errorf("mybuild's error does not name the node and why:\n%s", cand.stderr)
+				if !strings.Contains(cand.Stderr, "[internal] waiting for connection") || !strings.Contains(cand.Stderr, "did not answer within 20s") || !strings.Contains(cand.Stderr, "connection refused") {
+					t.Errorf("mybuild's error does not name the node and why:\n%s", cand.Stderr)
 				}
 			}},
 	}
@@ -176,14 +172,8 @@ func TestBuilders(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			need(t, tc.daemons...)
 			ctxDir := t.TempDir()
-			for name, content := range tc.files {
-				p := filepath.Join(ctxDir, name)
-				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-					t.Fatal(err)
-				}
+			if err := testbed.WriteFiles(ctxDir, tc.files); err != nil {
+				t.Fatal(err)
 			}
 			ref := runClient(t, tc, ctxDir, "ref")
 			cand := runClient(t, tc, ctxDir, "cand")
@@ -191,13 +181,13 @@ func TestBuilders(t *testing.T) {
 				tc.differs(t, ref, cand)
 				return
 			}
-			if ref.code != cand.code {
-				t.Errorf("exit code: docker %d, mybuild %d", ref.code, cand.code)
+			if ref.Code != cand.Code {
+				t.Errorf("exit code: docker %d, mybuild %d", ref.Code, cand.Code)
 			}
-			if diff := cmp.Diff(ref.stdout, cand.stdout); diff != "" {
+			if diff := cmp.Diff(ref.Stdout, cand.Stdout); diff != "" {
 				t.Errorf("stdout (-docker +mybuild):\n%s", diff)
 			}
-			if diff := cmp.Diff(testbed.ParsePlain(ref.stderr), testbed.ParsePlain(cand.stderr)); diff != "" {
+			if diff := cmp.Diff(testbed.ParsePlain(ref.Stderr), testbed.ParsePlain(cand.Stderr)); diff != "" {
 				t.Errorf("progress (-docker +mybuild):\n%s", diff)
 			}
 			if diff := cmp.Diff(ref.artifact, cand.artifact); diff != "" {
@@ -207,8 +197,8 @@ func TestBuilders(t *testing.T) {
 				if ref.artifact != cand.artifact {
 					t.Logf("docker left:\n%s\nmybuild left:\n%s", ref.artifact, cand.artifact)
 				}
-				t.Logf("docker: exit %d\n%s", ref.code, ref.stderr)
-				t.Logf("mybuild: exit %d\n%s", cand.code, cand.stderr)
+				t.Logf("docker: exit %d\n%s", ref.Code, ref.Stderr)
+				t.Logf("mybuild: exit %d\n%s", cand.Code, cand.Stderr)
 			}
 		})
 	}
@@ -224,100 +214,41 @@ func runClient(t *testing.T, tc testCase, ctxDir, who string) run {
 	}
 	for _, img := range tc.images {
 		for _, w := range []string{"tagref", "tagcand"} {
-			rmi := exec.Command(dockerPath, "-H", tc.host, "rmi", "-f", strings.ReplaceAll(img, "{who}", w))
-			rmi.Env = bed.env()
-			_ = rmi.Run() // absent is fine
+			_, _ = bed.docker("-H", tc.host, "rmi", "-f", strings.ReplaceAll(img, "{who}", w)) // absent is fine
 		}
 	}
 	for _, b := range []string{"single", "second"} {
-		prune := exec.Command(dockerPath, "buildx", "prune", "--builder", b, "-af")
-		prune.Env = bed.env()
-		if o, err := prune.CombinedOutput(); err != nil {
-			t.Fatalf("prune %s: %v %s", b, err, o)
+		if _, err := bed.docker("buildx", "prune", "--builder", b, "-af"); err != nil {
+			t.Fatalf("prune %s: %v", b, err)
 		}
 	}
-	expand := func(args []string) []string {
-		var a []string
-		if tc.host != "" {
-			a = append(a, "-H", tc.host)
-		}
-		if who == "ref" {
-			a = append(a, "build")
-		}
-		for _, s := range args {
-			s = strings.ReplaceAll(s, "{who}", "tag"+who)
-			s = strings.ReplaceAll(s, "{out}", out)
-			a = append(a, s)
-		}
-		return a
-	}
-	bin := dockerPath
+	client := testbed.Docker
 	if who == "cand" {
-		bin = bed.mybuild
+		client = testbed.Mybuild(bed.mybuild)
 	}
-	exec1 := func(args []string) run {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, bin, expand(args)...)
-		cmd.Dir = ctxDir
-		cmd.Env = bed.env(tc.env...)
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		start := time.Now()
-		err := cmd.Run()
-		r := run{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}
-		if ee, ok := err.(*exec.ExitError); ok {
-			r.code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatalf("%s: %v", bin, err)
+	var global []string
+	if tc.host != "" {
+		global = []string{"-H", tc.host}
+	}
+	expand := strings.NewReplacer("{who}", "tag"+who, "{out}", out).Replace
+	step := func(args []string) testbed.Result {
+		var a []string
+		for _, s := range args {
+			a = append(a, expand(s))
+		}
+		r, err := testbed.Run(testbed.Cmd{Bin: client.Bin, Args: client.Args(global, a), Dir: ctxDir, Env: bed.env(tc.env...)})
+		if err != nil {
+			t.Fatal(err)
 		}
 		return r
 	}
-	for _, p := range tc.pre {
-		if r := exec1(p); r.code != 0 {
-			t.Fatalf("%s: a first step failed: exit %d\n%s", who, r.code, r.stderr)
-		}
-	}
-	r := exec1(tc.args)
+	r := run{Result: testbed.Steps(t, who, step, tc.pre, tc.args)}
 	if tc.artifact != nil {
 		r.artifact = tc.artifact("tag"+who, out)
 	}
-	alike := func(s string) string {
-		s = strings.ReplaceAll(s, out, "OUT")
-		s = strings.ReplaceAll(s, "tag"+who, "WHO")
-		return strings.ReplaceAll(s, "docker buildx build", "mybuild")
-	}
-	r.stdout, r.stderr, r.artifact = alike(r.stdout), alike(r.stderr), alike(r.artifact)
+	alike := strings.NewReplacer(out, "OUT", "tag"+who, "WHO", "docker buildx build", "mybuild").Replace
+	r.Stdout, r.Stderr, r.artifact = alike(r.Stdout), alike(r.Stderr), alike(r.artifact)
 	return r
-}
-
-func treeView(p string) string {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return "missing"
-	}
-	if !fi.IsDir() {
-		b, _ := os.ReadFile(p)
-		return testbed.ContentView(b)
-	}
-	tree, err := testbed.DirTree(p)
-	if err != nil {
-		return err.Error()
-	}
-	return tree.Listing()
-}
-
-func tarView(p string) string {
-	f, err := os.Open(p)
-	if err != nil {
-		return err.Error()
-	}
-	defer f.Close()
-	tree, err := testbed.TarTree(f)
-	if err != nil {
-		return err.Error()
-	}
-	return tree.Listing()
 }
 
 func imageView(r registry, repo, who string) string {

@@ -5,51 +5,22 @@ package builders
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"os/exec"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/mybuild/mybuild/internal/testbed"
 )
 
 // registry reads what a push left in a registry of the bed.
-type registry struct {
-	addr       string
-	user, pass string
-}
+type registry struct{ testbed.RegClient }
 
 func (r registry) get(repo, ref string) ([]byte, string, error) {
-	req, _ := http.NewRequest(http.MethodGet, "http://"+r.addr+"/v2/"+repo+"/manifests/"+ref, nil)
-	req.Header.Set("Accept", "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json")
-	if r.user != "" {
-		req.SetBasicAuth(r.user, r.pass)
-	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		return nil, "", err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return nil, "", fmt.Errorf("GET %s/manifests/%s: %s", repo, ref, resp.Status)
-	}
-	return b, resp.Header.Get("Content-Type"), nil
+	return r.Get(repo, "manifests", ref)
 }
 
 func (r registry) blob(repo, dgst string) ([]byte, error) {
-	req, _ := http.NewRequest(http.MethodGet, "http://"+r.addr+"/v2/"+repo+"/blobs/"+dgst, nil)
-	if r.user != "" {
-		req.SetBasicAuth(r.user, r.pass)
-	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	return io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	b, _, err := r.Get(repo, "blobs", dgst)
+	return b, err
 }
 
 // image is a pushed image as compared: its index's entries (platform, media
@@ -116,12 +87,10 @@ func configView(b []byte) string {
 
 // loaded is an image in a docker daemon as compared.
 func loaded(daemon, ref string) string {
-	cmd := exec.Command(dockerPath, "-H", daemon, "image", "inspect", "-f",
+	r, err := bed.docker("-H", daemon, "image", "inspect", "-f",
 		"{{.Architecture}} {{.Os}} {{json .Config.Cmd}} {{json .Config.Env}} {{json .Config.Labels}} {{.Config.WorkingDir}} {{len .RootFS.Layers}}", ref)
-	cmd.Env = bed.env()
-	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return "not there: " + strings.TrimSpace(string(out))
+		return "not there: " + strings.TrimSpace(r.Stdout+r.Stderr)
 	}
-	return strings.TrimSpace(string(out))
+	return strings.TrimSpace(r.Stdout)
 }

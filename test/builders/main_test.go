@@ -13,16 +13,11 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/mybuild/mybuild/internal/testbed"
 )
-
-// dockerPath is the reference client; with the bed's DOCKER_CONFIG its
-// build command is buildx's.
-const dockerPath = "/usr/local/bin/docker"
 
 // Daemons the images are loaded into (scripts/test-daemon.sh,
 // scripts/test-engine29.sh).
@@ -47,19 +42,11 @@ type bedT struct {
 
 var bed bedT
 
-func TestMain(m *testing.M) { os.Exit(testMain(m)) }
-
-func testMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "mybuild-builders-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	bed.dir = dir
-	defer bed.stop()
-	bed.setupErr = bed.setup()
-	return m.Run()
+func TestMain(m *testing.M) {
+	os.Exit(testbed.Main(m, "mybuild-builders-", nil, func(dir string) (func(), error) {
+		bed.dir = dir
+		return bed.stop, bed.setup()
+	}, &bed.setupErr))
 }
 
 func (b *bedT) stop() {
@@ -75,10 +62,8 @@ func (b *bedT) stop() {
 }
 
 func (b *bedT) setup() error {
-	for _, p := range []string{dockerPath, testbed.Buildx(), testbed.Buildkitd(), testbed.Buildctl(), testbed.Registry()} {
-		if _, err := os.Stat(p); err != nil {
-			return fmt.Errorf("%s is missing (run scripts/install-refs.sh): %w", p, err)
-		}
+	if err := testbed.Installed(testbed.Docker.Bin, testbed.Buildkitd(), testbed.Buildctl(), testbed.Registry()); err != nil {
+		return err
 	}
 	var err error
 	if b.mybuild, err = testbed.BuildMybuild(b.dir); err != nil {
@@ -99,15 +84,8 @@ func (b *bedT) setup() error {
 		return err
 	}
 	b.config = filepath.Join(b.dir, "docker-config")
-	if err := os.MkdirAll(filepath.Join(b.config, "cli-plugins"), 0o700); err != nil {
-		return err
-	}
-	if err := os.Symlink(testbed.Buildx(), filepath.Join(b.config, "cli-plugins", "docker-buildx")); err != nil {
-		return err
-	}
 	auth := base64.StdEncoding.EncodeToString([]byte(regUser + ":" + regPassword))
-	cfg := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, b.authReg.Addr, auth)
-	if err := os.WriteFile(filepath.Join(b.config, "config.json"), []byte(cfg), 0o600); err != nil {
+	if err := testbed.BuildxConfig(b.config, fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, b.authReg.Addr, auth)); err != nil {
 		return err
 	}
 	if err := testbed.PushBase(b.nodes[0], b.reg.Addr+"/base:1", b.config); err != nil {
@@ -143,10 +121,8 @@ func (b *bedT) createBuilders() error {
 		{"--name", "badca", "--driver-opt", fmt.Sprintf("cacert=%s,cert=%s,key=%s", other.CA, t.ClientCert, t.ClientKey), b.nodes[0].TCP},
 		{"--name", "down", fmt.Sprintf("tcp://127.0.0.1:%d", closed)},
 	} {
-		cmd := exec.Command(dockerPath, append([]string{"buildx", "create", "--driver", "remote"}, args...)...)
-		cmd.Env = b.env()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("docker buildx create %v: %v\n%s", args, err, out)
+		if _, err := b.docker(append([]string{"buildx", "create", "--driver", "remote"}, args...)...); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -160,21 +136,19 @@ func (b *bedT) env(extra ...string) []string {
 	return testbed.CleanEnv(append([]string{"DOCKER_CONFIG=" + b.config}, extra...)...)
 }
 
+// docker runs the reference client in the bed (not compared: to set up or
+// to look) and fails when it fails.
+func (b *bedT) docker(args ...string) (testbed.Result, error) {
+	r, err := testbed.Run(testbed.Cmd{Bin: testbed.Docker.Bin, Args: args, Env: b.env()})
+	if err == nil && r.Code != 0 {
+		err = fmt.Errorf("docker %v: exit %d\n%s", args, r.Code, r.Stderr)
+	}
+	return r, err
+}
+
 // need fails (under MYBUILD_E2E=1) or skips a test the bed could not
 // serve, and checks a daemon it loads into.
 func need(t *testing.T, daemons ...string) {
 	t.Helper()
-	fail := t.Skipf
-	if os.Getenv("MYBUILD_E2E") == "1" {
-		fail = t.Fatalf
-	}
-	if bed.setupErr != nil {
-		fail("the builder test bed could not be set up: %v", bed.setupErr)
-	}
-	for _, d := range daemons {
-		if err := testbed.Ping(d); err != nil {
-			fail("no daemon at %s: %v", d, err)
-			return
-		}
-	}
+	testbed.Need(t, bed.setupErr, daemons...)
 }

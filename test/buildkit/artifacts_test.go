@@ -18,15 +18,11 @@ import (
 
 // docker runs the reference client on e (not compared: to look).
 func docker(e engine, args ...string) (string, error) {
-	cmd := exec.Command(dockerPath, args...)
-	cmd.Env = bed.env(e)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return string(out), fmt.Errorf("docker %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	r, err := testbed.Run(testbed.Cmd{Bin: testbed.Docker.Bin, Args: args, Env: bed.env(e)})
+	if err == nil && r.Code != 0 {
+		err = fmt.Errorf("docker %s: exit status %d: %s", strings.Join(args, " "), r.Code, strings.TrimSpace(r.Stderr))
 	}
-	return string(out), nil
+	return r.Stdout, err
 }
 
 // imageView is an image in e's store as compared: its inspect (IDs,
@@ -54,7 +50,7 @@ func imageView(e engine, ref string) (view, id string) {
 	}
 	cid = strings.TrimSpace(cid)
 	defer func() { _, _ = docker(e, "rm", "-f", cid) }()
-	cmd := exec.Command(dockerPath, "export", cid)
+	cmd := exec.Command(testbed.Docker.Bin, "export", cid)
 	cmd.Env = bed.env(e)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

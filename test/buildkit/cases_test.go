@@ -2,6 +2,8 @@
 
 package buildkit
 
+import "github.com/mybuild/mybuild/internal/testbed"
+
 // The base image both daemons have (imported: nothing can be pulled).
 const base = "mybuild-test/busybox"
 
@@ -241,7 +243,7 @@ func cases() []bkCase {
 }
 
 func mustTar(files map[string]string) []byte {
-	b, err := tarOf(files)
+	b, err := testbed.TarOf(files, tarTime)
 	if err != nil {
 		panic(err)
 	}

@@ -20,8 +20,8 @@ import (
 // (--policy is refused) and loads the context once: the same steps, once,
 // the same outputs, and the same failure under the frontend's words.
 func policyProbe(t *testing.T, ref, cand run) {
-	if ref.code != cand.code {
-		t.Errorf("exit code: docker %d, mybuild %d", ref.code, cand.code)
+	if ref.Code != cand.Code {
+		t.Errorf("exit code: docker %d, mybuild %d", ref.Code, cand.Code)
 	}
 	if diff := cmp.Diff(ref.outputs, cand.outputs); diff != "" {
 		t.Errorf("outputs (-docker +mybuild):\n%s", diff)
@@ -41,7 +41,7 @@ func policyProbe(t *testing.T, ref, cand run) {
 			t.Errorf("mybuild shows %q %d times, want once", v.Name, v.Count)
 		}
 	}
-	if ref.code == 0 {
+	if ref.Code == 0 {
 		return
 	}
 	refErr, candErr := errorLine(ref.progress), errorLine(cand.progress)
@@ -70,10 +70,10 @@ func classicWhenUnanswered(t *testing.T, ref, cand run) {
 		buildx  = "ERROR: failed to connect to the docker API at unix://ROOT/nosuch.sock; check if the path is correct and if the daemon is running: dial unix ROOT/nosuch.sock: connect: no such file or directory\n"
 		classic = "Cannot connect to the Docker daemon at unix://ROOT/nosuch.sock. Is the docker daemon running?\n"
 	)
-	if ref.code != 1 || ref.stderr != buildx {
-		t.Errorf("docker: exit %d, stderr %q, want 1 and %q", ref.code, ref.stderr, buildx)
+	if ref.Code != 1 || ref.Stderr != buildx {
+		t.Errorf("docker: exit %d, stderr %q, want 1 and %q", ref.Code, ref.Stderr, buildx)
 	}
-	if cand.code != 1 || cand.stderr != classic {
-		t.Errorf("mybuild: exit %d, stderr %q, want 1 and %q", cand.code, cand.stderr, classic)
+	if cand.Code != 1 || cand.Stderr != classic {
+		t.Errorf("mybuild: exit %d, stderr %q, want 1 and %q", cand.Code, cand.Stderr, classic)
 	}
 }

@@ -4,10 +4,8 @@ package buildkit
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -57,12 +55,11 @@ type bkCase struct {
 }
 
 type run struct {
-	code           int
-	stdout, stderr string
-	progress       testbed.Progress
-	image          string // imageView
-	outputs        string // outputsView
-	pushed         string
+	testbed.Result
+	progress testbed.Progress
+	image    string // imageView
+	outputs  string // outputsView
+	pushed   string
 }
 
 const runTimeout = 2 * time.Minute
@@ -81,7 +78,7 @@ func compare(t *testing.T, e engine, tc bkCase) {
 	for name, content := range tc.files {
 		written[name] = bedRefs.Replace(content)
 	}
-	if err := writeFiles(filepath.Join(root, "ctx"), written); err != nil {
+	if err := testbed.WriteFiles(filepath.Join(root, "ctx"), written); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.MkdirAll(filepath.Join(root, "ctx"), 0o755); err != nil {
@@ -106,8 +103,8 @@ func compare(t *testing.T, e engine, tc bkCase) {
 	}
 	defer func() {
 		if t.Failed() || os.Getenv("MYBUILD_BKDIFF_VERBOSE") != "" {
-			t.Logf("docker: exit %d\nstdout: %.2000q\n%s", ref.code, ref.stdout, ref.stderr)
-			t.Logf("mybuild: exit %d\nstdout: %.2000q\n%s", cand.code, cand.stdout, cand.stderr)
+			t.Logf("docker: exit %d\nstdout: %.2000q\n%s", ref.Code, ref.Stdout, ref.Stderr)
+			t.Logf("mybuild: exit %d\nstdout: %.2000q\n%s", cand.Code, cand.Stdout, cand.Stderr)
 			t.Logf("docker left:\nimage: %.3000s\noutputs: %.3000s\npushed: %.3000s", ref.image, ref.outputs, ref.pushed)
 		}
 		if len(diffs) > 0 {
@@ -126,14 +123,14 @@ func compare(t *testing.T, e engine, tc bkCase) {
 		}
 	}
 	for _, r := range []run{ref, cand} {
-		if strings.Contains(r.stderr, "docker.io/v2/") {
+		if strings.Contains(r.Stderr, "docker.io/v2/") {
 			fail("a daemon was sent to docker.io: the test bed is loopback only")
 		}
 	}
-	if ref.code != cand.code {
-		fail("exit code: docker %d, mybuild %d", ref.code, cand.code)
+	if ref.Code != cand.Code {
+		fail("exit code: docker %d, mybuild %d", ref.Code, cand.Code)
 	}
-	if diff := cmp.Diff(ref.stdout, cand.stdout); diff != "" {
+	if diff := cmp.Diff(ref.Stdout, cand.Stdout); diff != "" {
 		fail("stdout (-docker +mybuild):\n%s", diff)
 	}
 	for _, p := range []*testbed.Progress{&ref.progress, &cand.progress} {
@@ -177,56 +174,38 @@ func clientRun(t *testing.T, e engine, tc bkCase, root, who string) run {
 			t.Fatal(err)
 		}
 	}
-	bin := bed.mybuild
+	client := testbed.Mybuild(bed.mybuild)
 	if who != "bkcnd" {
-		bin = dockerPath
+		client = testbed.Docker
 	}
 	dir := filepath.Join(root, "ctx")
 	if tc.dir != "" {
 		dir = filepath.Join(root, tc.dir)
 	}
-	exec1 := func(args []string) run {
+	var env []string
+	for _, kv := range tc.env {
+		env = append(env, expand(kv))
+	}
+	step := func(args []string) testbed.Result {
 		var a []string
-		if bin == dockerPath {
-			a = append(a, "build")
-		}
 		for _, s := range args {
 			a = append(a, expand(s))
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, bin, a...)
-		cmd.Dir = dir
-		var env []string
-		for _, kv := range tc.env {
-			env = append(env, expand(kv))
-		}
-		cmd.Env = bed.env(e, env...)
-		cmd.Stdin = strings.NewReader(expand(tc.stdin))
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		r := run{stdout: stdout.String(), stderr: stderr.String()}
-		if ee, ok := err.(*exec.ExitError); ok {
-			r.code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatalf("%s: %v", bin, err)
+		r, err := testbed.Run(testbed.Cmd{Bin: client.Bin, Args: client.Args(nil, a), Dir: dir, Env: bed.env(e, env...),
+			Stdin: []byte(expand(tc.stdin)), Timeout: runTimeout})
+		if err != nil {
+			t.Fatal(err)
 		}
 		return r
 	}
-	for _, p := range tc.pre {
-		if r := exec1(p); r.code != 0 {
-			t.Fatalf("%s: a first step failed: exit %d\n%s", who, r.code, r.stderr)
-		}
-	}
-	r := exec1(tc.args)
+	r := run{Result: testbed.Steps(t, who, step, tc.pre, tc.args)}
 	if who == "bkwrm" {
 		return r
 	}
 	var id string
 	if image != "" {
 		r.image, id = imageView(e, image)
-		checkID(t, who, id, r.stdout, out)
+		checkID(t, who, id, r.Stdout, out)
 	}
 	r.outputs = outputsView(out)
 	if push != "" {
@@ -235,12 +214,12 @@ func clientRun(t *testing.T, e engine, tc bkCase, root, who string) run {
 	// The program's name is its own.
 	alike := strings.NewReplacer(out, "OUT", root, "ROOT", who, "WHO", "docker: 'docker buildx build'", "mybuild: 'mybuild'",
 		"docker buildx build", "mybuild", "docker build", "mybuild").Replace
-	r.stdout, r.stderr = alike(stdoutView(r.stdout)), alike(r.stderr)
+	r.Stdout, r.Stderr = alike(stdoutView(r.Stdout)), alike(r.Stderr)
 	r.image, r.outputs, r.pushed = alike(r.image), alike(r.outputs), alike(r.pushed)
 	if slices.ContainsFunc(append(tc.args, tc.env...), func(a string) bool { return strings.HasSuffix(a, "rawjson") }) {
-		r.progress = testbed.ParseRawJSON(r.stderr)
+		r.progress = testbed.ParseRawJSON(r.Stderr)
 	} else {
-		r.progress = testbed.ParsePlain(r.stderr)
+		r.progress = testbed.ParsePlain(r.Stderr)
 	}
 	return r
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mybuild/mybuild/internal/testbed"
 )
 
 // historyCase is one build by each client, after which what buildx's
@@ -52,7 +54,7 @@ func TestHistory(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
-			if err := writeFiles(root, map[string]string{
+			if err := testbed.WriteFiles(root, map[string]string{
 				"c/Dockerfile":          "FROM scratch AS one\nCOPY a.txt /\n\nFROM scratch\nCOPY a.txt /b.txt\n",
 				"c/a.txt":               "a\n",
 				"other/Dockerfile.alt":  "FROM scratch\nCOPY a.txt /alt.txt\n",
@@ -70,7 +72,7 @@ func TestHistory(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			ref := historyRun(t, e, root, "cfg", dockerPath, tc)
+			ref := historyRun(t, e, root, "cfg", testbed.Docker.Bin, tc)
 			cand := historyRun(t, e, root, "cfg-mb", bed.mybuild, tc)
 			if ref.Code != tc.code {
 				t.Errorf("docker exited %d, want %d", ref.Code, tc.code)
@@ -88,7 +90,7 @@ func historyRun(t *testing.T, e engine, root, cfg, bin string, tc historyCase) h
 	t.Helper()
 	env := bed.env(e, "DOCKER_CONFIG="+filepath.Join(root, cfg))
 	args := tc.args
-	if bin == dockerPath {
+	if bin == testbed.Docker.Bin {
 		args = append([]string{"build"}, args...)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
@@ -106,7 +108,7 @@ func historyRun(t *testing.T, e engine, root, cfg, bin string, tc historyCase) h
 		t.Fatalf("%s: %v", bin, err)
 	}
 	look := func(args ...string) []byte {
-		c := exec.Command(dockerPath, args...)
+		c := exec.Command(testbed.Docker.Bin, args...)
 		c.Dir, c.Env = root, env
 		out, err := c.Output()
 		if err != nil {

@@ -9,17 +9,12 @@
 package buildkit
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/mybuild/mybuild/internal/testbed"
 )
-
-// dockerPath is the reference client; with the bed's DOCKER_CONFIG its
-// build command is buildx's.
-const dockerPath = "/usr/local/bin/docker"
 
 // engine is a daemon both clients build on.
 type engine struct {
@@ -46,29 +41,17 @@ type bedT struct {
 
 var bed bedT
 
-func TestMain(m *testing.M) { os.Exit(testMain(m)) }
-
-func testMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "mybuild-bkdiff-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	bed.dir = dir
-	// Other packages' BuildKit tests count on the engines' build caches
-	// that this suite prunes: one at a time.
+// TestMain holds the engines' locks for the whole run: other packages'
+// BuildKit tests count on the build caches that this suite prunes.
+func TestMain(m *testing.M) {
+	var locks []string
 	for _, e := range engines {
-		release, err := testbed.Lock(e.lock)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer release()
+		locks = append(locks, e.lock)
 	}
-	defer bed.stop()
-	bed.setupErr = bed.setup()
-	return m.Run()
+	os.Exit(testbed.Main(m, "mybuild-bkdiff-", locks, func(dir string) (func(), error) {
+		bed.dir = dir
+		return bed.stop, bed.setup()
+	}, &bed.setupErr))
 }
 
 func (b *bedT) stop() {
@@ -79,23 +62,15 @@ func (b *bedT) stop() {
 }
 
 func (b *bedT) setup() error {
-	for _, p := range []string{dockerPath, testbed.Buildx(), testbed.Registry()} {
-		if _, err := os.Stat(p); err != nil {
-			return fmt.Errorf("%s is missing (run scripts/install-refs.sh): %w", p, err)
-		}
+	if err := testbed.Installed(testbed.Docker.Bin, testbed.Registry()); err != nil {
+		return err
 	}
 	var err error
 	if b.mybuild, err = testbed.BuildMybuild(b.dir); err != nil {
 		return err
 	}
 	b.config = filepath.Join(b.dir, "docker-config")
-	if err := os.MkdirAll(filepath.Join(b.config, "cli-plugins"), 0o700); err != nil {
-		return err
-	}
-	if err := os.Symlink(testbed.Buildx(), filepath.Join(b.config, "cli-plugins", "docker-buildx")); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(b.config, "config.json"), []byte("{}"), 0o600); err != nil {
+	if err := testbed.BuildxConfig(b.config, "{}"); err != nil {
 		return err
 	}
 	if b.reg, err = testbed.StartRegistry(filepath.Join(b.dir, "reg"), "", ""); err != nil {
@@ -116,14 +91,5 @@ func (b *bedT) env(e engine, extra ...string) []string {
 // serve or whose daemon does not answer.
 func need(t *testing.T, e engine) {
 	t.Helper()
-	fail := t.Skipf
-	if os.Getenv("MYBUILD_E2E") == "1" {
-		fail = t.Fatalf
-	}
-	if bed.setupErr != nil {
-		fail("the BuildKit test bed could not be set up: %v", bed.setupErr)
-	}
-	if err := testbed.Ping(e.host); err != nil {
-		fail("no daemon at %s (scripts/test-daemon.sh, scripts/test-engine29.sh): %v", e.host, err)
-	}
+	testbed.Need(t, bed.setupErr, e.host)
 }

@@ -5,30 +5,15 @@ package buildkit
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/mybuild/mybuild/internal/testbed"
 )
 
-const manifestTypes = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
-
 // regGet reads a manifest or a blob of the bed's registry.
 func regGet(repo, kind, ref string) ([]byte, error) {
-	req, _ := http.NewRequest(http.MethodGet, "http://"+bed.reg.Addr+"/v2/"+repo+"/"+kind+"/"+ref, nil)
-	req.Header.Set("Accept", manifestTypes)
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s/%s/%s: %s", repo, kind, ref, resp.Status)
-	}
-	return b, nil
+	b, _, err := testbed.RegClient{Addr: bed.reg.Addr}.Get(repo, kind, ref)
+	return b, err
 }
 
 // pushedView is what a push left in the registry: the manifest (an index

@@ -3,8 +3,6 @@
 package buildkit
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -12,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"syscall"
 	"time"
 
@@ -39,6 +36,7 @@ var (
 		"sub/Dockerfile": "FROM scratch\nCOPY inner.txt /\n",
 		"sub/inner.txt":  "from a subdirectory\n",
 	}
+	tarTime  = time.Unix(1767225600, 0)
 	tarFiles = map[string]string{
 		"Dockerfile": "FROM scratch\nCOPY t.txt /\n",
 		"t.txt":      "from a tarball\n",
@@ -54,7 +52,7 @@ func startServices(dir string) (*services, error) {
 	if err := makeGitRepo(filepath.Join(www, "repo.git"), gitFiles); err != nil {
 		return s, err
 	}
-	tarball, err := tarOf(tarFiles)
+	tarball, err := testbed.TarOf(tarFiles, tarTime)
 	if err != nil {
 		return s, err
 	}
@@ -129,7 +127,7 @@ func (s *services) gitURL(fragment string) string {
 // ready for dumb HTTP (update-server-info).
 func makeGitRepo(dir string, files map[string]string) error {
 	work := dir + ".work"
-	if err := writeFiles(work, files); err != nil {
+	if err := testbed.WriteFiles(work, files); err != nil {
 		return err
 	}
 	git := func(d string, args ...string) error {
@@ -152,40 +150,4 @@ func makeGitRepo(dir string, files map[string]string) error {
 		return err
 	}
 	return git(dir, "update-server-info")
-}
-
-// writeFiles writes name→content files under dir.
-func writeFiles(dir string, files map[string]string) error {
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// tarOf is a tar of files, in name order.
-func tarOf(files map[string]string) ([]byte, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		h := &tar.Header{Name: n, Mode: 0o644, Size: int64(len(files[n])), ModTime: time.Unix(1767225600, 0), Typeflag: tar.TypeReg}
-		if err := tw.WriteHeader(h); err != nil {
-			return nil, err
-		}
-		if _, err := tw.Write([]byte(files[n])); err != nil {
-			return nil, err
-		}
-	}
-	err := tw.Close()
-	return buf.Bytes(), err
 }

@@ -3,7 +3,6 @@
 package differential
 
 import (
-	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mybuild/mybuild/internal/testbed"
 	"github.com/mybuild/mybuild/pkg/engine/enginetest"
 )
 
@@ -138,21 +138,11 @@ func wantGzip(t *testing.T, r result) {
 
 // tarOf is a small tar for stdin contexts.
 func tarOf(files map[string]string, order ...string) []byte {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, name := range order {
-		body := files[name]
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), ModTime: mtime, Typeflag: tar.TypeReg}); err != nil {
-			panic(err)
-		}
-		if _, err := tw.Write([]byte(body)); err != nil {
-			panic(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
+	b, err := testbed.TarOf(files, mtime, order...)
+	if err != nil {
 		panic(err)
 	}
-	return buf.Bytes()
+	return b
 }
 
 // credHelper answers list and get for docker-credential-test.

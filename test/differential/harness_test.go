@@ -3,8 +3,6 @@
 package differential
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"net"
 	"os"
@@ -23,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"golang.org/x/sys/unix"
 
+	"github.com/mybuild/mybuild/internal/testbed"
 	"github.com/mybuild/mybuild/pkg/engine/enginetest"
 )
 
@@ -255,10 +254,7 @@ func runClient(t *testing.T, tc testCase, e env, c client) result {
 		args = append(args, e.expand(p))
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, c.path, args...)
-	cmd.Dir = filepath.Join(e.root, "w", tc.cwd)
+	cmd := testbed.Cmd{Bin: c.path, Args: args, Dir: filepath.Join(e.root, "w", tc.cwd), Stdin: tc.stdin, Timeout: 60 * time.Second}
 	cmd.Env = []string{
 		"PATH=" + filepath.Join(e.root, "bin") + ":/usr/local/bin:/usr/bin:/bin",
 		"HOME=" + home,
@@ -271,30 +267,17 @@ func runClient(t *testing.T, tc testCase, e env, c client) result {
 	for _, v := range tc.env {
 		cmd.Env = append(cmd.Env, e.expand(v))
 	}
-	if tc.stdin != nil {
-		cmd.Stdin = bytes.NewReader(tc.stdin)
-	}
-	runAsNobody(t, tc, e, cmd)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
-	var exit *exec.ExitError
-	code := 0
-	switch {
-	case errors.As(err, &exit):
-		code = exit.ExitCode()
-	case err != nil:
+	runAsNobody(t, tc, e, &cmd)
+	res, err := testbed.Run(cmd)
+	if err != nil {
 		t.Fatalf("run %s: %v", c.name, err)
-	}
-	if ctx.Err() != nil {
-		t.Fatalf("%s did not finish within 60 s; stderr:\n%s", c.name, stderr.String())
 	}
 	d.Wait()
 
 	r := result{
-		Code:   code,
-		Stdout: stdout.String(),
-		Stderr: stderr.String(),
+		Code:   res.Code,
+		Stdout: res.Stdout,
+		Stderr: res.Stderr,
 		Calls:  d.Calls(),
 		Builds: d.Requests(),
 	}

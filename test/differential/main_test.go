@@ -7,12 +7,11 @@
 package differential
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
+
+	"github.com/mybuild/mybuild/internal/testbed"
 )
 
 // dockerPath is the reference client, docker CLI 28.2.2.
@@ -26,30 +25,13 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "differential-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	mybuildPath = filepath.Join(dir, "mybuild")
-	cmd := exec.Command(goTool(), "build", "-o", mybuildPath, "github.com/mybuild/mybuild/cmd/mybuild")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		mybuildErr = fmt.Errorf("go build github.com/mybuild/mybuild/cmd/mybuild: %v\n%s", err, out)
-	}
-	return m.Run()
-}
-
-// goTool finds the go command that runs these tests.
-func goTool() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
+	os.Exit(testbed.Main(m, "differential-bin", nil, func(dir string) (func(), error) {
+		var err error
+		if mybuildPath, err = testbed.BuildMybuild(dir); err != nil {
+			mybuildPath = filepath.Join(dir, "mybuild")
+		}
+		return nil, err
+	}, &mybuildErr))
 }
 
 // requireClients fails the test when mybuild did not build, and when the

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mybuild/mybuild/internal/testbed"
 	"github.com/mybuild/mybuild/pkg/engine/enginetest"
 )
 
@@ -40,7 +41,7 @@ func chmodDirs(t *testing.T, root string, nodes []node) {
 // the clients use is handed to nobody: the case's tree with the modes it
 // was given, the daemon's socket, the config and home directories, and
 // the mybuild binary's directory.
-func runAsNobody(t *testing.T, tc testCase, e env, cmd *exec.Cmd) {
+func runAsNobody(t *testing.T, tc testCase, e env, cmd *testbed.Cmd) {
 	t.Helper()
 	if !tc.unprivileged || os.Geteuid() != 0 {
 		return
@@ -63,8 +64,8 @@ func runAsNobody(t *testing.T, tc testCase, e env, cmd *exec.Cmd) {
 			t.Fatal(err)
 		}
 	}
-	cmd.Args = append([]string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", cmd.Path}, cmd.Args[1:]...)
-	cmd.Path = setpriv
+	cmd.Args = append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", "--", cmd.Bin}, cmd.Args...)
+	cmd.Bin = setpriv
 }
 
 // abortedUpload: docker finds a context problem in a pre-pass and never

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -188,46 +186,20 @@ func (rn *bkRunner) args(client, ctxDir string) (string, []string) {
 
 func (rn *bkRunner) run(caseName, client string, scale float64, ctxDir string, runNo int) (bkSample, error) {
 	path, args := rn.args(client, ctxDir)
-	ctx, cancel := context.WithTimeout(context.Background(), rn.f.timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, rn.self, append([]string{spawnArg, path}, args...)...)
-	cmd.Env = rn.envs[client]
-	cmd.Dir = os.TempDir()
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	repR, repW, err := os.Pipe()
-	if err != nil {
-		return bkSample{}, err
-	}
-	defer repR.Close()
-	cmd.ExtraFiles = []*os.File{repW}
-	var rep spawnReport
-	repDone := make(chan error, 1)
-	go func() { repDone <- json.NewDecoder(repR).Decode(&rep) }()
-
-	rn.p.reset()
-	busy0, self0, d0 := cpuBusy(), selfCPU(), procTreeCPU(rn.daemonPID)
-	err = cmd.Start()
-	repW.Close()
-	if err == nil {
-		err = cmd.Wait()
-	}
-	rec := rn.p.end()
-	busy1, self1, d1 := cpuBusy(), selfCPU(), procTreeCPU(rn.daemonPID)
-	if rerr := <-repDone; err == nil && rerr != nil {
-		err = fmt.Errorf("reading the spawner's report: %w", rerr)
-	}
-	if err == nil && rep.Err != "" {
-		err = errors.New(rep.Err)
-	}
+	var rec proxyRecord
+	var d0, d1 time.Duration
+	sp := spawnRun(rn.self, path, args, rn.envs[client], rn.f.timeout,
+		func() { rn.p.reset(); d0 = procTreeCPU(rn.daemonPID) },
+		func() { rec = rn.p.end(); d1 = procTreeCPU(rn.daemonPID) })
+	err, rep := sp.err, sp.rep
 	if err == nil && rep.Exit != 0 {
 		err = fmt.Errorf("exit status %d", rep.Exit)
 	}
 	if err != nil {
 		return bkSample{}, fmt.Errorf("%s %s (scale %g, run %d): %v\n$ %s %s\n%s", client, caseName, scale, runNo, err,
-			path, strings.Join(args, " "), tail(out.String(), 4000))
+			path, strings.Join(args, " "), tail(sp.out, 4000))
 	}
-	wall := time.Duration(rep.End - rep.Start)
+	wall := sp.wall()
 	s := bkSample{Case: caseName, Client: client, Scale: scale, Run: runNo, Wall: wall, Sent: rec.Sent,
 		FileBytes: rec.FileBytes, MaxRSSKB: rep.MaxRSSKB, CPU: time.Duration(rep.UserNS + rep.SysNS),
 		DaemonCPU: d1 - d0, Sessions: rec.Sessions}
@@ -235,15 +207,15 @@ func (rn *bkRunner) run(caseName, client string, scale float64, ctxDir string, r
 		s.MaxRSSKB = max(rep.TreeMaxRSSKB, rep.MaxRSSKB)
 	}
 	if !rec.FirstFile.IsZero() {
-		s.FirstFile = rec.FirstFile.Sub(time.Unix(0, rep.Start))
+		s.FirstFile = rec.FirstFile.Sub(sp.start())
 	}
 	var spawner time.Duration
-	if ps := cmd.ProcessState; ps != nil {
+	if ps := sp.ps; ps != nil {
 		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
 			spawner = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()) // with the client's
 		}
 	}
-	if bg := busy1 - busy0 - spawner - (self1 - self0) - s.DaemonCPU; bg > 0 && wall > 0 {
+	if bg := sp.busy - spawner - sp.self - s.DaemonCPU; bg > 0 && wall > 0 {
 		s.Background = float64(bg) / (float64(wall) * float64(runtime.NumCPU()))
 	}
 	if runNo > 0 {
@@ -499,14 +471,10 @@ type bkStats struct {
 func bkCollect(ss []bkSample) bkStats {
 	var st bkStats
 	for _, s := range ss {
-		st.wall = append(st.wall, s.Wall)
-		st.first = append(st.first, s.FirstFile)
-		st.cpu = append(st.cpu, s.CPU)
-		st.dcpu = append(st.dcpu, s.DaemonCPU)
-		st.sent = append(st.sent, s.Sent)
-		st.rss = append(st.rss, s.MaxRSSKB)
-		st.files = append(st.files, s.FileBytes)
-		st.bg = append(st.bg, s.Background)
+		st.wall, st.first = append(st.wall, s.Wall), append(st.first, s.FirstFile)
+		st.cpu, st.dcpu = append(st.cpu, s.CPU), append(st.dcpu, s.DaemonCPU)
+		st.sent, st.files = append(st.sent, s.Sent), append(st.files, s.FileBytes)
+		st.rss, st.bg = append(st.rss, s.MaxRSSKB), append(st.bg, s.Background)
 	}
 	return st
 }
@@ -565,16 +533,7 @@ func (rn *bkRunner) report(out io.Writer) {
 	}
 	checks = rn.checks(st)
 	fmt.Fprintln(out, "\nTargets (ratios of medians, mybuild / buildx):")
-	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	met := 0
-	for _, c := range checks {
-		word := "MISS"
-		if c.ok {
-			word, met = "PASS", met+1
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", word, c.name, c.detail)
-	}
-	tw.Flush()
+	met := printChecks(out, checks, "MISS")
 	fmt.Fprintf(out, "%d/%d targets met\n", met, len(checks))
 	if bg := median(bkCollect(rn.samples).bg); bg > 0.15 {
 		fmt.Fprintf(out, "NOTE: other processes used %.0f%% of the CPUs during the median run: the figures are noisy\n", 100*bg)

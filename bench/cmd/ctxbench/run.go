@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,69 +81,35 @@ type runner struct {
 
 func (rn *runner) run(c client, mode string, scale float64, ctxDir string, runNo int, verify bool) (sample, record, error) {
 	args := c.Args(rn.d.addr(), mode, ctxDir)
-
-	ctx, cancel := context.WithTimeout(context.Background(), rn.timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, rn.self, append([]string{spawnArg, c.Path}, args...)...)
-	cmd.Env = rn.env
-	cmd.Dir = os.TempDir()
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
-	cmd.Stdin = nil
-	repR, repW, err := os.Pipe()
-	if err != nil {
-		return sample{}, record{}, err
-	}
-	defer repR.Close()
-	cmd.ExtraFiles = []*os.File{repW}
-	var rep spawnReport
-	repDone := make(chan error, 1)
-	go func() { repDone <- json.NewDecoder(repR).Decode(&rep) }()
-
-	rn.d.begin(verify)
-	busy0, self0 := cpuBusy(), selfCPU()
-	err = cmd.Start()
-	repW.Close()
-	if err == nil {
-		err = cmd.Wait()
-	}
-	busy1, self1 := cpuBusy(), selfCPU()
-	rec := rn.d.end()
-	if rerr := <-repDone; err == nil && rerr != nil {
-		err = fmt.Errorf("reading the spawner's report: %w", rerr)
-	}
-	if err == nil && rep.Err != "" {
-		err = errors.New(rep.Err)
-	}
-	t0 := time.Unix(0, rep.Start)
-	wall := time.Duration(rep.End - rep.Start)
+	var rec record
+	sp := spawnRun(rn.self, c.Path, args, rn.env, rn.timeout, func() { rn.d.begin(verify) }, func() { rec = rn.d.end() })
+	err, rep, wall := sp.err, sp.rep, sp.wall()
 
 	s := sample{Client: c.Name, Mode: mode, Scale: scale, Run: runNo, Wall: wall, Bytes: rec.Bytes,
 		MaxRSSKB: rep.MaxRSSKB, UserCPU: time.Duration(rep.UserNS), SysCPU: time.Duration(rep.SysNS)}
 	var spawnerCPU time.Duration
-	if ps := cmd.ProcessState; ps != nil {
+	if ps := sp.ps; ps != nil {
 		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
 			// The spawner's rusage includes its waited child's times.
 			spawnerCPU = time.Duration(ru.Utime.Nano()+ru.Stime.Nano()) - s.UserCPU - s.SysCPU
 		}
 	}
-	s.DaemonCPU = self1 - self0
-	if bg := busy1 - busy0 - s.UserCPU - s.SysCPU - s.DaemonCPU - spawnerCPU; bg > 0 && wall > 0 {
+	s.DaemonCPU = sp.self
+	if bg := sp.busy - s.UserCPU - s.SysCPU - s.DaemonCPU - spawnerCPU; bg > 0 && wall > 0 {
 		s.Background = float64(bg) / (float64(wall) * float64(runtime.NumCPU()))
 	}
 	if !rec.FirstByteAt.IsZero() {
 		s.TTFBHdr = rec.FirstByteAt.Sub(rec.HeadersAt)
-		s.TTFBStart = rec.FirstByteAt.Sub(t0)
+		s.TTFBStart = rec.FirstByteAt.Sub(sp.start())
 		s.Drain = rec.EndAt.Sub(rec.FirstByteAt)
 	}
 	if !rec.PingAt.IsZero() {
-		s.Startup = rec.PingAt.Sub(t0)
+		s.Startup = rec.PingAt.Sub(sp.start())
 	}
 
 	fail := func(why string) (sample, record, error) {
 		return s, rec, fmt.Errorf("%s %s (scale %g, run %d): %s\n$ %s %s\n%s", c.Name, mode, scale, runNo, why,
-			c.Path, strings.Join(args, " "), tail(out.String(), 4000))
+			c.Path, strings.Join(args, " "), tail(sp.out, 4000))
 	}
 	switch {
 	case err != nil:
@@ -350,17 +314,7 @@ func cmdRun(args []string) error {
 	}
 
 	fmt.Fprintf(out, "\nTargets:\n")
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	failed := 0
-	for _, c := range checks {
-		verdict := "PASS"
-		if !c.ok {
-			verdict = "FAIL"
-			failed++
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", verdict, c.name, c.detail)
-	}
-	tw.Flush()
+	failed := len(checks) - printChecks(out, checks, "FAIL")
 	fmt.Fprintf(out, "%d/%d targets met; total time %.0fs; load average at the end %s\n", len(checks)-failed, len(checks), time.Since(started).Seconds(), loadavg())
 	var bg []float64
 	for _, s := range rn.samples {
@@ -401,18 +355,16 @@ type stats struct {
 }
 
 func collect(ss []sample) stats {
-	var st stats
-	for _, s := range ss {
-		st.wall = append(st.wall, s.Wall)
-		st.ttfbHdr = append(st.ttfbHdr, s.TTFBHdr)
-		st.ttfbStart = append(st.ttfbStart, s.TTFBStart)
-		st.startup = append(st.startup, s.Startup)
-		st.cpu = append(st.cpu, s.UserCPU+s.SysCPU)
-		st.rss = append(st.rss, s.MaxRSSKB)
-		st.bytes = append(st.bytes, s.Bytes)
-		st.bg = append(st.bg, s.Background)
+	return stats{
+		wall:      pluck(ss, func(s sample) time.Duration { return s.Wall }),
+		ttfbHdr:   pluck(ss, func(s sample) time.Duration { return s.TTFBHdr }),
+		ttfbStart: pluck(ss, func(s sample) time.Duration { return s.TTFBStart }),
+		startup:   pluck(ss, func(s sample) time.Duration { return s.Startup }),
+		cpu:       pluck(ss, func(s sample) time.Duration { return s.UserCPU + s.SysCPU }),
+		rss:       pluck(ss, func(s sample) int64 { return s.MaxRSSKB }),
+		bytes:     pluck(ss, func(s sample) int64 { return s.Bytes }),
+		bg:        pluck(ss, func(s sample) float64 { return s.Background }),
 	}
-	return st
 }
 
 func median[T int64 | time.Duration | float64](xs []T) T {
