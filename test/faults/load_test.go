@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,7 +28,7 @@ func loadContext(t *testing.T, cacheID, id string) string {
 		"busybox": "",
 		"id.txt":  id + "\n",
 		"Dockerfile": "FROM scratch AS b\nCOPY busybox /bin/busybox\nCOPY id.txt /id.txt\n" +
-			"RUN --mount=type=cache,target=/cache,id=" + cacheID + ",sharing=shared [\"/bin/busybox\", \"sh\", \"-c\", " + fmt.Sprintf("%q", run) + "]\n" +
+			"RUN --mount=type=cache,target=/cache,id=" + cacheID + ",sharing=shared [\"/bin/busybox\", \"sh\", \"-c\", " + strconv.Quote(run) + "]\n" +
 			"FROM scratch\nCOPY --from=b /out/ /\n",
 	})
 }
