@@ -20,10 +20,7 @@ func smallDisk(t *testing.T) string {
 		need(t) // fails under MYBUILD_E2E=1
 		t.Skip("mounting a tmpfs needs root")
 	}
-	dir, err := os.MkdirTemp(bed.dir, "disk-")
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := testDir(t, "disk")
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dir).CombinedOutput(); err != nil {
 		t.Fatalf("mount tmpfs: %v %s", err, out)
 	}
