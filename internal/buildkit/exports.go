@@ -165,13 +165,18 @@ type nopWriteCloser struct{ io.Writer }
 func (nopWriteCloser) Close() error { return nil }
 
 // lazyFile creates its file on the first write, so a build that fails
-// before exporting leaves nothing behind.
+// before exporting leaves nothing behind; a write that fails (a full disk)
+// removes the file, so no half-written tar is left at dest.
 type lazyFile struct {
 	path string
 	f    *os.File
+	err  error
 }
 
 func (w *lazyFile) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
 	if w.f == nil {
 		if err := os.MkdirAll(filepath.Dir(w.path), 0o755); err != nil {
 			return 0, err
@@ -182,7 +187,14 @@ func (w *lazyFile) Write(p []byte) (int, error) {
 		}
 		w.f = f
 	}
-	return w.f.Write(p)
+	n, err := w.f.Write(p)
+	if err != nil {
+		w.err = err
+		w.f.Close()
+		os.Remove(w.path)
+		w.f = nil
+	}
+	return n, err
 }
 
 func (w *lazyFile) Close() error {

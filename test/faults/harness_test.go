@@ -183,10 +183,7 @@ func goneWithin(s string, limit time.Duration) []string {
 // "busybox" entry is the machine's static busybox.
 func writeContext(t *testing.T, files map[string]string) string {
 	t.Helper()
-	dir, err := os.MkdirTemp(bed.dir, "ctx-")
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := testDir(t, "ctx")
 	for name, content := range files {
 		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -303,4 +300,15 @@ func (w want) check(t *testing.T, o outcome, names []string) {
 			t.Errorf("mybuild's last error line does not name %q: %q", s, o.lastErr)
 		}
 	}
+}
+
+// testDir is a new directory under the bed's, named from prefix: -count
+// runs a test again in the same bed.
+func testDir(t *testing.T, prefix string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp(bed.dir, prefix+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

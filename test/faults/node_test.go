@@ -4,7 +4,6 @@ package faults
 
 import (
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,7 +16,7 @@ import (
 // remote builder name, with buildx's `docker buildx create`.
 func remoteBuilder(t *testing.T, name string) *testbed.Node {
 	t.Helper()
-	node, err := testbed.StartBuildkitd(filepath.Join(bed.dir, name), nil)
+	node, err := testbed.StartBuildkitd(testDir(t, name), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,6 +29,13 @@ func remoteBuilder(t *testing.T, name string) *testbed.Node {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("docker buildx create: %v\n%s", err, out)
 	}
+	t.Cleanup(func() {
+		rm := exec.Command(dockerPath, "buildx", "rm", name)
+		rm.Env = bed.env()
+		if out, err := rm.CombinedOutput(); err != nil {
+			t.Errorf("docker buildx rm %s: %v\n%s", name, err, out)
+		}
+	})
 	return node
 }
 

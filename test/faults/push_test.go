@@ -24,7 +24,7 @@ import (
 // every manifest PUT gets a 500.
 func failingRegistry(t *testing.T) string {
 	t.Helper()
-	reg, err := testbed.StartRegistry(filepath.Join(bed.dir, "reg500"), "", "")
+	reg, err := testbed.StartRegistry(testDir(t, "reg500"), "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,12 +54,12 @@ func failingRegistry(t *testing.T) string {
 // ends in its error.
 func TestPushFails(t *testing.T) {
 	need(t, engine29)
-	authReg, err := testbed.StartRegistry(filepath.Join(bed.dir, "reg401"), "faults", "right-pass")
+	authReg, err := testbed.StartRegistry(testDir(t, "reg401"), "faults", "right-pass")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(authReg.Stop)
-	wrong := filepath.Join(bed.dir, "wrong-config")
+	wrong := testDir(t, "wrong-config")
 	auth := base64.StdEncoding.EncodeToString([]byte("faults:wrong-pass"))
 	if err := testbed.BuildxConfig(wrong, fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, authReg.Addr, auth)); err != nil {
 		t.Fatal(err)

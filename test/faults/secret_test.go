@@ -18,7 +18,8 @@ import (
 // TestSecrets: row 9, --secret from an environment variable and from a
 // file, used by RUN --mount=type=secret: the values are never in stdout,
 // stderr (plain, rawjson), the --metadata-file with max provenance, nor in
-// an OCI tar with max-mode provenance, a docker tar or a local output. A
+// an OCI tar with max-mode provenance, a docker tar, a local output or
+// mybuild's build records (the report's). A
 // secret-looking --build-arg gets BuildKit's SecretsUsedInArgOrEnv
 // warning, as with buildx.
 func TestSecrets(t *testing.T) {
@@ -30,7 +31,8 @@ func TestSecrets(t *testing.T) {
 			"RUN --mount=type=secret,id=envtok --mount=type=secret,id=filetok cat /run/secrets/envtok /run/secrets/filetok | wc -c > /len && echo " + m + " >/m\n"
 		dir := writeContext(t, map[string]string{"Dockerfile": df, "tok.txt": fileSecret})
 		out := t.TempDir()
-		env := bed.env("DOCKER_HOST="+engine29, "TOKEN="+envSecret, "BUILDX_METADATA_PROVENANCE=max")
+		// mybuild's build records go under out, where leaks looks.
+		env := bed.env("DOCKER_HOST="+engine29, "TOKEN="+envSecret, "BUILDX_METADATA_PROVENANCE=max", "XDG_CACHE_HOME="+filepath.Join(out, "cache"))
 		common := []string{"--network", "none", "--secret", "id=envtok,env=TOKEN", "--secret", "id=filetok,src=tok.txt", "--build-arg", "API_TOKEN=arg-" + m}
 		var o outcome
 		for _, args := range [][]string{
@@ -48,6 +50,9 @@ func TestSecrets(t *testing.T) {
 		}
 		if !strings.Contains(o.stderr, "SecretsUsedInArgOrEnv") {
 			o.left = append(o.left, "no SecretsUsedInArgOrEnv warning")
+		}
+		if records := filesUnder(filepath.Join(out, "cache", "mybuild", "reports")); c.name == "mybuild" && len(records) == 0 {
+			o.left = append(o.left, "no build record under XDG_CACHE_HOME to look in")
 		}
 		for _, s := range []string{envSecret, fileSecret} {
 			for _, where := range leaks(t, s, map[string]string{"stdout": o.stdout, "stderr": o.stderr}, out) {
