@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/distribution/reference"
 	"github.com/docker/docker/pkg/stdcopy"
 	units "github.com/docker/go-units"
 	"github.com/moby/buildkit/client"
@@ -349,11 +350,19 @@ func (d *containerDriver) create(ctx context.Context) error {
 
 // pull pulls image through the daemon, reading its progress to the end.
 func (d *containerDriver) pull(ctx context.Context, image string) error {
-	ref, tag := image, "latest"
-	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
-		ref, tag = image[:i], image[i+1:]
+	named, err := reference.ParseNormalizedNamed(image)
+	if err != nil {
+		return err
 	}
-	rc, err := d.api.PullImage(ctx, ref, tag, "")
+	named = reference.TagNameOnly(named)
+	tag := ""
+	if t, ok := named.(reference.Tagged); ok {
+		tag = t.Tag()
+	}
+	if dg, ok := named.(reference.Digested); ok {
+		tag = dg.Digest().String()
+	}
+	rc, err := d.api.PullImage(ctx, named.Name(), tag, "")
 	if err != nil {
 		return err
 	}

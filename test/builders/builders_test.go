@@ -175,42 +175,55 @@ func TestBuilders(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			need(t, tc.daemons...)
-			ctxDir := t.TempDir()
-			for name, content := range tc.files {
-				p := filepath.Join(ctxDir, name)
-				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			ctxDir := writeFiles(t, tc.files)
 			ref := runClient(t, tc, ctxDir, "ref")
 			cand := runClient(t, tc, ctxDir, "cand")
 			if tc.differs != nil {
 				tc.differs(t, ref, cand)
 				return
 			}
-			if ref.code != cand.code {
-				t.Errorf("exit code: docker %d, mybuild %d", ref.code, cand.code)
-			}
-			if diff := cmp.Diff(ref.stdout, cand.stdout); diff != "" {
-				t.Errorf("stdout (-docker +mybuild):\n%s", diff)
-			}
-			if diff := cmp.Diff(testbed.ParsePlain(ref.stderr), testbed.ParsePlain(cand.stderr)); diff != "" {
-				t.Errorf("progress (-docker +mybuild):\n%s", diff)
-			}
-			if diff := cmp.Diff(ref.artifact, cand.artifact); diff != "" {
-				t.Errorf("what the build left (-docker +mybuild):\n%s", diff)
-			}
-			if t.Failed() {
-				if ref.artifact != cand.artifact {
-					t.Logf("docker left:\n%s\nmybuild left:\n%s", ref.artifact, cand.artifact)
-				}
-				t.Logf("docker: exit %d\n%s", ref.code, ref.stderr)
-				t.Logf("mybuild: exit %d\n%s", cand.code, cand.stderr)
-			}
+			compareRuns(t, ref, cand)
 		})
+	}
+}
+
+// writeFiles makes a build context of files.
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	ctxDir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(ctxDir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ctxDir
+}
+
+// compareRuns compares what the two clients printed, exited with and left.
+func compareRuns(t *testing.T, ref, cand run) {
+	t.Helper()
+	if ref.code != cand.code {
+		t.Errorf("exit code: docker %d, mybuild %d", ref.code, cand.code)
+	}
+	if diff := cmp.Diff(ref.stdout, cand.stdout); diff != "" {
+		t.Errorf("stdout (-docker +mybuild):\n%s", diff)
+	}
+	if diff := cmp.Diff(testbed.ParsePlain(ref.stderr), testbed.ParsePlain(cand.stderr)); diff != "" {
+		t.Errorf("progress (-docker +mybuild):\n%s", diff)
+	}
+	if diff := cmp.Diff(ref.artifact, cand.artifact); diff != "" {
+		t.Errorf("what the build left (-docker +mybuild):\n%s", diff)
+	}
+	if t.Failed() {
+		if ref.artifact != cand.artifact {
+			t.Logf("docker left:\n%s\nmybuild left:\n%s", ref.artifact, cand.artifact)
+		}
+		t.Logf("docker: exit %d\n%s", ref.code, ref.stderr)
+		t.Logf("mybuild: exit %d\n%s", cand.code, cand.stderr)
 	}
 }
 
