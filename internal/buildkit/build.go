@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
@@ -23,23 +25,60 @@ import (
 	"github.com/moby/buildkit/util/progress/progresswriter"
 	"github.com/pkg/errors"
 	"google.golang.org/grpc/codes"
+
+	"github.com/mybuild/mybuild/internal/build"
 )
 
-// Build runs one build on b and reports it as `docker buildx build` does:
+// Builder is the BuildKit builder: buildx's, on the builder instance
+// docker's rules choose (the daemon's own, or one of buildx's store).
+type Builder struct{}
+
+// Build resolves the builder instance and builds on it. A failure is an
+// *Error, which knows its exit status; once the solve has started, the
+// Result so far comes with it.
+func (Builder) Build(ctx context.Context, req *build.Request) (*build.Result, error) {
+	if len(req.BuildKit.Policy) > 0 {
+		return nil, &Error{Err: errors.New("--policy is not supported by mybuild (source policies are buildx's own)")}
+	}
+	tuneGC()
+	inst, err := resolveInstance(req)
+	if err != nil {
+		return nil, &Error{Err: err}
+	}
+	defer inst.Close()
+	return buildOn(ctx, inst, &Request{
+		Input:            req.Input,
+		BuildKit:         req.BuildKit,
+		Debug:            req.Debug,
+		Stdin:            req.IO.In,
+		Stdout:           req.IO.Out,
+		Stderr:           req.IO.ErrOut,
+		StdoutIsTerminal: req.IO.IsStdoutTTY(),
+		Getenv:           req.Getenv,
+		LookupEnv:        req.LookupEnv,
+		Auth:             req.Config.BuildKitAuth(),
+		BuildxDir:        BuildxDir(req.Getenv),
+		OnContextFile:    req.OnContextFile,
+		contextSeen:      &atomic.Bool{},
+	})
+}
+
+// buildOn runs one build on b and reports it as `docker buildx build` does:
 // progress on r.Stderr, -q's image ID, --call's result and --metadata-file
 // on r.Stdout, --iidfile. A failure is an *Error.
-func Build(ctx context.Context, b *Builder, r *Request) error {
+func buildOn(ctx context.Context, b *Instance, r *Request) (*build.Result, error) {
+	res := &build.Result{Started: time.Now()}
 	o, err := r.parse()
 	if err != nil {
-		return &Error{Err: err}
+		return nil, &Error{Err: err}
 	}
 	if r.ImageIDFile != "" {
 		if err := os.Remove(r.ImageIDFile); err != nil && !os.IsNotExist(err) {
-			return &Error{Err: errors.Wrap(err, "removing image ID file")}
+			return nil, &Error{Err: errors.Wrap(err, "removing image ID file")}
 		}
 	}
 	if o.progressMode, err = o.displayMode(); err != nil {
-		return &Error{Err: err}
+		return nil, &Error{Err: err}
 	}
 	logs := &deferredLog{w: r.Stderr}
 	defer routeLibraryLogs(logs)()
@@ -48,21 +87,37 @@ func Build(ctx context.Context, b *Builder, r *Request) error {
 		printWarnings(r.Stderr, p.warnings, o.progressMode, r.Debug)
 	})
 	if err != nil {
-		return &Error{Err: err}
+		return nil, &Error{Err: err}
 	}
 	o.log, o.printer = logs, p
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	bound := livenessBound(r.Getenv)
+	for _, n := range b.Nodes {
+		n.liveness, n.fail = bound, cancel
+	}
 	resp, in, err := o.run(ctx, b, p)
 	if in != nil {
 		defer in.release()
 	}
 	werr := p.wait()
+	res.Steps, res.ContextBytes = p.steps.result()
+	for _, w := range p.warnings {
+		res.Warnings = append(res.Warnings, string(w.Short))
+	}
 	if err != nil {
-		return &Error{Err: errors.Wrap(explainBuildError(err), "failed to build")}
+		return res, &Error{Err: errors.Wrap(explainBuildError(nodeLost(ctx, b, err)), "failed to build")}
 	}
 	if werr != nil {
-		return &Error{Err: werr}
+		return res, &Error{Err: werr}
 	}
-	return o.finish(resp, in, p)
+	if err := o.finish(resp, in, p); err != nil {
+		return res, err
+	}
+	res.ImageID = imageID(resp.ExporterResponse)
+	res.ExporterResponse = resp.ExporterResponse
+	res.Finished = time.Now()
+	return res, nil
 }
 
 // finish prints and writes what a successful build leaves.
@@ -107,7 +162,7 @@ func (o *options) finish(resp *client.SolveResponse, in *inputs, p *printer) err
 
 // run is buildx's RunBuild: the session's attachables, the exports, then
 // the solve on the builder's node.
-func (o *options) run(ctx context.Context, b *Builder, p *printer) (*client.SolveResponse, *inputs, error) {
+func (o *options) run(ctx context.Context, b *Instance, p *printer) (*client.SolveResponse, *inputs, error) {
 	if o.NoCache && len(o.NoCacheFilter) > 0 {
 		return nil, nil, errors.Errorf("--no-cache and --no-cache-filter cannot currently be used together")
 	}
@@ -180,7 +235,7 @@ func buildOpts(ctx context.Context, c *client.Client) (gateway.BuildOpts, error)
 
 // solve builds on the builder: on one node, or on several at once when
 // the platforms asked for are spread over them.
-func (o *options) solve(ctx context.Context, b *Builder, p *printer, exports []client.ExportEntry, attachables []session.Attachable) (*client.SolveResponse, *inputs, error) {
+func (o *options) solve(ctx context.Context, b *Instance, p *printer, exports []client.ExportEntry, attachables []session.Attachable) (*client.SolveResponse, *inputs, error) {
 	if len(b.Nodes) == 0 {
 		return nil, nil, errors.Errorf("driver required for build")
 	}
@@ -218,14 +273,14 @@ func (o *options) solve(ctx context.Context, b *Builder, p *printer, exports []c
 	o.warnNoOutput(b, n, &so)
 	resp, err := o.solveOn(ctx, b, n, n.client, &so, p)
 	in := req.inputs
-	req.inputs = nil // released by Build, after the display
+	req.inputs = nil // released by buildOn, after the display
 	req.close()
 	return resp, in, err
 }
 
 // solveOn runs the frontend through the gateway, as buildx does, and
 // completes the exporter response.
-func (o *options) solveOn(ctx context.Context, b *Builder, n *Node, c *client.Client, so *client.SolveOpt, p *printer) (*client.SolveResponse, error) {
+func (o *options) solveOn(ctx context.Context, b *Instance, n *Node, c *client.Client, so *client.SolveOpt, p *printer) (*client.SolveResponse, error) {
 	greq := gateway.SolveRequest{Frontend: so.Frontend, FrontendOpt: maps.Clone(so.FrontendAttrs)}
 	so.Frontend = ""
 	var callRes map[string][]byte
@@ -352,7 +407,7 @@ func fallbackRequest(err error, req gateway.SolveRequest) (gateway.SolveRequest,
 
 // warnNoOutput: a builder that is not the daemon's keeps a build without
 // -o, --push or --load only in its cache; buildx says so.
-func (o *options) warnNoOutput(b *Builder, n *Node, so *client.SolveOpt) {
+func (o *options) warnNoOutput(b *Instance, n *Node, so *client.SolveOpt) {
 	if o.noDefaultLoad() || o.callFunc != nil || n.Moby || len(o.exports) > 0 || o.Push || o.Load {
 		return
 	}

@@ -5,16 +5,16 @@ import (
 	"io"
 	"net"
 	"sync"
-	"sync/atomic"
+	"time"
 
 	"github.com/moby/buildkit/client"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
 )
 
-// Builder is where builds run: buildx's builder instance, one or more
+// Instance is where builds run: buildx's builder instance, one or more
 // BuildKit nodes behind one driver.
-type Builder struct {
+type Instance struct {
 	Name   string // "default" for the docker daemon's own builder
 	Driver string // "docker", "remote", …
 	Nodes  []*Node
@@ -45,6 +45,11 @@ type Node struct {
 	ProxyArgs map[string]string
 	// sessions, when the node dials its sessions itself, serves them.
 	sessions *sessionServers
+	// liveness bounds the node's silence (liveness.go); fail ends the
+	// build it serves when the bound is passed, unwatch stops the watch.
+	liveness time.Duration
+	fail     context.CancelCauseFunc
+	unwatch  func()
 
 	once        sync.Once
 	learnOnce   sync.Once
@@ -83,7 +88,9 @@ const (
 
 // dial connects the node's client once.
 func (n *Node) dial(ctx context.Context) (*client.Client, error) {
-	n.once.Do(func() { n.client, n.err = n.Dial(ctx) })
+	n.once.Do(func() {
+		n.client, n.err = n.Dial(ctx)
+	})
 	return n.client, n.err
 }
 
@@ -98,6 +105,9 @@ func (n *Node) learn(ctx context.Context, c *client.Client) error {
 		}
 		n.workers = w
 		n.features = driverFeatures(n.Moby, w)
+		// Watched once it has answered: a node that never did is
+		// waitConnection's to report.
+		n.watch(c)
 	})
 	return n.learnErr
 }
@@ -141,7 +151,7 @@ func (n *Node) hostGatewayIP() (net.IP, error) {
 }
 
 // Close closes the nodes' clients.
-func (b *Builder) Close() {
+func (b *Instance) Close() {
 	for _, n := range b.Nodes {
 		n.Close()
 	}
@@ -149,57 +159,10 @@ func (b *Builder) Close() {
 
 // Close closes the node's client, if it was dialled.
 func (n *Node) Close() {
+	if n.unwatch != nil {
+		n.unwatch()
+	}
 	if n.client != nil {
 		n.client.Close()
 	}
-}
-
-// Hijacker takes over a daemon connection for another protocol (docker's
-// DialHijack), and dials the daemon's socket directly.
-type Hijacker interface {
-	Hijack(ctx context.Context, path, proto string, meta map[string][]string) (net.Conn, error)
-	Dial(ctx context.Context) (net.Conn, error)
-}
-
-// DockerNode is the docker daemon's own BuildKit, as buildx's docker
-// driver reaches it: the Control API over POST /grpc, sessions over POST
-// /session, both upgraded to h2c. A daemon without /grpc (API 1.53 dropped
-// it from the documentation, a later one may remove it) serves gRPC on its
-// socket itself; sessions then go through Control.Session.
-func DockerNode(h Hijacker, d Daemon) *Node {
-	sessions := &sessionServers{}
-	return &Node{
-		Name:     "default",
-		Moby:     true,
-		Daemon:   d,
-		sessions: sessions,
-		Dial: func(ctx context.Context) (*client.Client, error) {
-			conn, err := h.Hijack(ctx, "/grpc", "h2c", nil)
-			if isNotFound(err) {
-				return client.New(ctx, "", client.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
-					return h.Dial(ctx)
-				}))
-			}
-			if err != nil {
-				return nil, err
-			}
-			var used atomic.Bool
-			return client.New(ctx, "",
-				client.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
-					if used.CompareAndSwap(false, true) { // the probe's connection serves the first dial
-						return conn, nil
-					}
-					return h.Hijack(ctx, "/grpc", "h2c", nil)
-				}),
-				client.WithSessionDialer(sessions.dialer(func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
-					return h.Hijack(ctx, "/session", proto, meta)
-				})))
-		},
-	}
-}
-
-// isNotFound reports an HTTP 404 from the daemon.
-func isNotFound(err error) bool {
-	var sc interface{ HTTPStatus() int }
-	return errors.As(err, &sc) && sc.HTTPStatus() == 404
 }

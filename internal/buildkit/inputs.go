@@ -111,6 +111,9 @@ func (o *options) loadInputs(so *client.SolveOpt) (_ *inputs, err error) {
 		if err := in.mount("context", contextPath, so); err != nil {
 			return nil, err
 		}
+		if err := o.observeContext(so, contextPath); err != nil {
+			return nil, err
+		}
 		so.SharedKey = baseOfAbs(contextPath)
 		switch o.DockerfilePath {
 		case "-":

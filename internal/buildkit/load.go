@@ -22,7 +22,7 @@ import (
 // prepareLoad sets up a docker exporter without a destination (--load):
 // the docker driver builds straight into its daemon (the moby exporter);
 // another driver streams the image into the daemon (see Daemon).
-func (o *options) prepareLoad(ctx context.Context, b *Builder, n *Node, e *client.ExportEntry, attests bool) error {
+func (o *options) prepareLoad(ctx context.Context, b *Instance, n *Node, e *client.ExportEntry, attests bool) error {
 	containerd := false
 	if n.Daemon != nil {
 		ok, err := n.Daemon.ContainerdStore(ctx)
@@ -194,16 +194,69 @@ func registryAuth(auth authprovider.AuthConfigProvider, ref string) (string, err
 
 // pushProgress shows the daemon's push stream as "pushing layer" statuses.
 func pushProgress(set func(*client.VertexStatus), rc io.Reader) error {
-	started := map[string]*client.VertexStatus{}
-	defer func() {
-		for _, st := range started {
-			if st.Completed == nil {
-				now := time.Now()
-				st.Completed = &now
-				set(st)
-			}
+	return layerProgress(set, rc, func(m *jsonMessage, ls *layerStatuses) {
+		if m.ID == "" {
+			return
 		}
-	}()
+		id := "pushing layer " + m.ID
+		st, ok := ls.started[id]
+		if !ok {
+			if m.Progress == nil && m.Status != "Pushed" {
+				return
+			}
+			st = ls.start(id)
+		}
+		st.Timestamp = time.Now()
+		if m.Progress != nil {
+			st.Current, st.Total = m.Progress.Current, m.Progress.Total
+		}
+		if m.Error != nil {
+			now := time.Now()
+			st.Completed = &now
+		}
+		if m.Status == "Pushed" {
+			now := time.Now()
+			st.Completed = &now
+			st.Current = st.Total
+		}
+		c := *st
+		ls.set(&c)
+	})
+}
+
+// loadProgress shows the daemon's load stream as "loading layer" statuses
+// of the current vertex, as buildx does; an error message in it fails.
+func loadProgress(set func(*client.VertexStatus), rc io.Reader) error {
+	return layerProgress(set, rc, func(m *jsonMessage, ls *layerStatuses) {
+		if m.ID == "" || m.Progress == nil {
+			return
+		}
+		id := "loading layer " + m.ID
+		st, ok := ls.started[id]
+		if !ok {
+			st = ls.start(id)
+		}
+		if m.Status == "Loading layer" {
+			st.Current, st.Total = m.Progress.Current, m.Progress.Total
+		}
+		now := time.Now()
+		if m.Error != nil {
+			st.Completed = &now
+		} else if time.Since(st.Timestamp) < 2*time.Second {
+			return
+		}
+		st.Timestamp = now
+		c := *st
+		ls.set(&c)
+	})
+}
+
+// layerProgress reads the daemon's JSON message stream, each message
+// through step, and fails with the stream's error message, if any, once
+// the stream ends. Layers left open are completed then.
+func layerProgress(set func(*client.VertexStatus), rc io.Reader, step func(*jsonMessage, *layerStatuses)) error {
+	ls := &layerStatuses{set: set, started: map[string]*client.VertexStatus{}}
+	defer ls.completeAll()
 	dec := json.NewDecoder(rc)
 	var failed error
 	for {
@@ -217,35 +270,32 @@ func pushProgress(set func(*client.VertexStatus), rc io.Reader) error {
 			}
 			return err
 		}
-		if m.ID != "" {
-			id := "pushing layer " + m.ID
-			st, ok := started[id]
-			if !ok {
-				if m.Progress == nil && m.Status != "Pushed" {
-					continue
-				}
-				now := time.Now()
-				st = &client.VertexStatus{ID: id, Started: &now}
-				started[id] = st
-			}
-			st.Timestamp = time.Now()
-			if m.Progress != nil {
-				st.Current, st.Total = m.Progress.Current, m.Progress.Total
-			}
-			if m.Error != nil {
-				now := time.Now()
-				st.Completed = &now
-			}
-			if m.Status == "Pushed" {
-				now := time.Now()
-				st.Completed = &now
-				st.Current = st.Total
-			}
-			c := *st
-			set(&c)
-		}
+		step(&m, ls)
 		if m.Error != nil {
 			failed = errors.New(m.Error.Message)
+		}
+	}
+}
+
+// layerStatuses are the statuses of the layers a stream has named.
+type layerStatuses struct {
+	set     func(*client.VertexStatus)
+	started map[string]*client.VertexStatus
+}
+
+func (ls *layerStatuses) start(id string) *client.VertexStatus {
+	now := time.Now()
+	st := &client.VertexStatus{ID: id, Started: &now}
+	ls.started[id] = st
+	return st
+}
+
+func (ls *layerStatuses) completeAll() {
+	for _, st := range ls.started {
+		if st.Completed == nil {
+			now := time.Now()
+			st.Completed = &now
+			ls.set(st)
 		}
 	}
 }
@@ -261,58 +311,4 @@ type jsonMessage struct {
 	Error *struct {
 		Message string `json:"message"`
 	} `json:"errorDetail"`
-}
-
-// loadProgress shows the daemon's load stream as "loading layer" statuses
-// of the current vertex, as buildx does; an error message in it fails.
-func loadProgress(set func(*client.VertexStatus), rc io.Reader) error {
-	dec := json.NewDecoder(rc)
-	started := map[string]*client.VertexStatus{}
-	var failed error
-	defer func() {
-		for _, st := range started {
-			if st.Completed == nil {
-				now := time.Now()
-				st.Completed = &now
-				set(st)
-			}
-		}
-	}()
-	for {
-		var m jsonMessage
-		if err := dec.Decode(&m); err != nil {
-			if failed != nil {
-				return failed
-			}
-			if err == io.EOF {
-				return nil
-			}
-			return err
-		}
-		if m.Error != nil {
-			failed = errors.New(m.Error.Message)
-		}
-		if m.ID == "" || m.Progress == nil {
-			continue
-		}
-		id := "loading layer " + m.ID
-		st, ok := started[id]
-		if !ok {
-			now := time.Now()
-			st = &client.VertexStatus{ID: id, Started: &now}
-			started[id] = st
-		}
-		if m.Status == "Loading layer" {
-			st.Current, st.Total = m.Progress.Current, m.Progress.Total
-		}
-		now := time.Now()
-		if m.Error != nil {
-			st.Completed = &now
-		} else if time.Since(st.Timestamp) < 2*time.Second {
-			continue
-		}
-		st.Timestamp = now
-		c := *st
-		set(&c)
-	}
 }

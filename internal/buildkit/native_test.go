@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mybuild/mybuild/internal/build"
 	"github.com/mybuild/mybuild/pkg/engine"
 )
 
@@ -46,16 +47,17 @@ func TestDockerNodeNativeGRPC(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
 	var stdout, stderr bytes.Buffer
 	r := &Request{
-		ContextPath: dir, Outputs: []string{"type=local,dest=" + out}, Progress: "plain", NetworkMode: "default",
-		Stdout: &stdout, Stderr: &stderr, Stdin: strings.NewReader(""),
+		Input:    build.Input{ContextPath: dir, Progress: "plain", NetworkMode: "default"},
+		BuildKit: build.BuildKit{Outputs: []string{"type=local,dest=" + out}, Call: "build"},
+		Stdout:   &stdout, Stderr: &stderr, Stdin: strings.NewReader(""),
 		Getenv: func(string) string { return "" }, LookupEnv: func(string) (string, bool) { return "", false },
-		BuildxDir: t.TempDir(), Call: "build",
+		BuildxDir: t.TempDir(),
 	}
-	b := &Builder{Name: "default", Driver: "docker", Nodes: []*Node{DockerNode(noGRPCEndpoint{c}, c)}}
+	b := &Instance{Name: "default", Driver: "docker", Nodes: []*Node{DockerNode(noGRPCEndpoint{c}, c)}}
 	defer b.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := Build(ctx, b, r); err != nil {
+	if _, err := buildOn(ctx, b, r); err != nil {
 		t.Fatalf("build: %v\n%s", err, stderr.String())
 	}
 	got, err := os.ReadFile(filepath.Join(out, "a.txt"))

@@ -32,7 +32,7 @@ type resolvedNode struct {
 // platforms first; failing that, every node is asked for its workers'
 // platforms and a compatible one is taken; what nothing matches goes to
 // the first node. Nodes that get several platforms build them together.
-func (o *options) resolveNodes(ctx context.Context, b *Builder, p *printer) ([]*resolvedNode, error) {
+func (o *options) resolveNodes(ctx context.Context, b *Instance, p *printer) ([]*resolvedNode, error) {
 	if len(o.platforms) == 0 {
 		if err := o.boot(ctx, p, b.Nodes[0]); err != nil {
 			return nil, err
@@ -124,7 +124,7 @@ func (o *options) boot(ctx context.Context, p *printer, nodes ...*Node) error {
 
 // solveNodes builds on several nodes at once, each its platforms, and
 // joins what they pushed into one manifest list, as buildx does.
-func (o *options) solveNodes(ctx context.Context, b *Builder, p *printer, nodes []*resolvedNode, exports []client.ExportEntry, attachables []session.Attachable) (*client.SolveResponse, *inputs, error) {
+func (o *options) solveNodes(ctx context.Context, b *Instance, p *printer, nodes []*resolvedNode, exports []client.ExportEntry, attachables []session.Attachable) (*client.SolveResponse, *inputs, error) {
 	type job struct {
 		opts *options
 		req  *solveRequest

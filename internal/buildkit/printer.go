@@ -27,9 +27,10 @@ type printer struct {
 	closed   bool
 	warnings []client.VertexWarning
 	err      error
+	steps    stepRecorder
 }
 
-func newPrinter(out io.Writer, mode progressui.DisplayMode, b *Builder, debug bool, onClose func(p *printer)) (*printer, error) {
+func newPrinter(out io.Writer, mode progressui.DisplayMode, b *Instance, debug bool, onClose func(p *printer)) (*printer, error) {
 	d, err := progressui.NewDisplay(out, mode, progressui.WithDesc(
 		fmt.Sprintf("building with %q instance using %s driver", b.Name, b.Driver),
 		fmt.Sprintf("%s:%s", b.Driver, b.Name),
@@ -53,6 +54,7 @@ func (p *printer) write(s *client.SolveStatus) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if !p.closed {
+		p.steps.record(s)
 		p.status <- s
 	}
 }

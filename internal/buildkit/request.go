@@ -4,52 +4,28 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/util/progress/progressui"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
+
+	"github.com/mybuild/mybuild/internal/build"
 )
 
-// Request is one build as the command line gave it: raw flag values, read
-// by Build the way buildx reads them (same defaults, same errors).
+// Request is one build as the BuildKit builder runs it: the command's
+// flag values (build.Input, build.BuildKit), read by build the way buildx
+// reads them (same defaults, same errors), and what it runs with.
 type Request struct {
-	ContextPath    string
-	DockerfilePath string // -f; "" is PATH/Dockerfile
-	Tags           []string
-	BuildArgs      []string
-	Labels         []string
-	Target         string
-	Platforms      []string
-	NetworkMode    string
-	ExtraHosts     []string
-	ShmSize        int64
-	Ulimits        []string // "name=soft:hard", validated by the caller
-	CgroupParent   string
-	Resources      []string // the hidden legacy -m, --cpu-* flags, as key=value
-	NoCache        bool
-	NoCacheFilter  []string
-	Pull           bool
-	Outputs        []string
-	Push           bool
-	Load           bool
-	CacheFrom      []string
-	CacheTo        []string
-	Secrets        []string
-	SSH            []string
-	Allow          []string
-	Annotations    []string
-	Attests        []string
-	SBOM           string
-	Provenance     string
-	Call           string
-	NamedContexts  []string
-	MetadataFile   string
-	ImageIDFile    string
-	Quiet          bool
-	Progress       string
-	Debug          bool // docker's -D: expands warnings
+	build.Input
+	build.BuildKit
+	Debug bool // docker's -D: expands warnings
+	// OnContextFile, when set, receives the local context's entries (see
+	// build.Request); contextSeen says one walk of it was observed.
+	OnContextFile func(build.ContextFile)
+	contextSeen   *atomic.Bool
 
 	Stdin  io.Reader
 	Stdout io.Writer

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/mybuild/mybuild/internal/atomicfile"
 	"github.com/mybuild/mybuild/internal/opts"
 )
 
@@ -84,7 +85,7 @@ func readNodeID(dir string) string {
 		if _, err := rand.Read(b); err != nil {
 			return ""
 		}
-		if err := writeFileAtomic(p, []byte(hex.EncodeToString(b)), 0o600); err != nil {
+		if err := atomicfile.Write(p, []byte(hex.EncodeToString(b)), 0o600); err != nil {
 			return ""
 		}
 	}
@@ -93,30 +94,4 @@ func readNodeID(dir string) string {
 		return ""
 	}
 	return string(dt)
-}
-
-// writeFileAtomic writes through a temporary file in the same directory, so
-// a reader never sees half a file.
-func writeFileAtomic(name string, data []byte, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(name), 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(name), ".tmp-"+filepath.Base(name))
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), mode)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), name)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
 }

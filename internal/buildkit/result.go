@@ -20,6 +20,9 @@ import (
 	solverpb "github.com/moby/buildkit/solver/pb"
 	"github.com/pkg/errors"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/mybuild/mybuild/internal/atomicfile"
+	"github.com/mybuild/mybuild/pkg/engine"
 )
 
 // imageID is what -q prints and --iidfile holds: the image's config
@@ -80,7 +83,7 @@ func writeMetadataFile(name string, dt any) error {
 	if fi, err := os.Lstat(name); err == nil && fi.IsDir() {
 		return errors.New("cannot write to a directory")
 	}
-	return writeFileAtomic(name, b, 0o644)
+	return atomicfile.Write(name, b, 0o644)
 }
 
 // printCallResult prints a --call result as buildx does and returns the
@@ -168,28 +171,10 @@ func printValue(w io.Writer, print func([]byte, io.Writer) error, version, forma
 		fmt.Fprintln(w, res["result.json"])
 		return nil
 	}
-	if res["version"] != "" && versionLess(version, res["version"]) && res["result.txt"] != "" {
+	if res["version"] != "" && engine.VersionLess(version, res["version"]) && res["result.txt"] != "" {
 		// A newer structure than this client knows: print its text form.
 		fmt.Fprint(w, res["result.txt"])
 		return nil
 	}
 	return print([]byte(res["result.json"]), w)
-}
-
-// versionLess compares dotted versions numerically.
-func versionLess(a, b string) bool {
-	as, bs := strings.Split(a, "."), strings.Split(b, ".")
-	for i := 0; i < len(as) || i < len(bs); i++ {
-		var x, y int
-		if i < len(as) {
-			x, _ = strconv.Atoi(as[i])
-		}
-		if i < len(bs) {
-			y, _ = strconv.Atoi(bs[i])
-		}
-		if x != y {
-			return x < y
-		}
-	}
-	return false
 }

@@ -24,14 +24,10 @@ import (
 type solveRequest struct {
 	so     client.SolveOpt
 	inputs *inputs
-	// loads are the docker-exporter outputs streamed into a daemon.
-	release []func()
 }
 
+// close releases the request's inputs (temporary files, mounts).
 func (r *solveRequest) close() {
-	for _, f := range r.release {
-		f()
-	}
 	if r.inputs != nil {
 		r.inputs.release()
 	}
@@ -45,7 +41,7 @@ Learn more at %s`, f, driver, docs)
 
 // toSolveOpt maps the options to one node's SolveOpt, as buildx's toSolveOpt
 // does for a single-node builder.
-func (o *options) toSolveOpt(ctx context.Context, b *Builder, n *Node, bopts gateway.BuildOpts, exports []client.ExportEntry, multiDriver bool) (_ *solveRequest, err error) {
+func (o *options) toSolveOpt(ctx context.Context, b *Instance, n *Node, bopts gateway.BuildOpts, exports []client.ExportEntry, multiDriver bool) (_ *solveRequest, err error) {
 	features := n.features
 	req := &solveRequest{}
 	defer func() {
@@ -293,7 +289,11 @@ func (o *options) toSolveOpt(ctx context.Context, b *Builder, n *Node, bopts gat
 		so.FrontendAttrs["shm-size"] = strconv.FormatInt(o.ShmSize, 10)
 	}
 	if len(o.Ulimits) > 0 {
-		so.FrontendAttrs["ulimit"] = strings.Join(o.Ulimits, ",")
+		ul := make([]string, len(o.Ulimits))
+		for i, u := range o.Ulimits {
+			ul[i] = u.String()
+		}
+		so.FrontendAttrs["ulimit"] = strings.Join(ul, ",")
 	}
 	if err := addResourceLimits(o.Resources, so.FrontendAttrs); err != nil {
 		return nil, err

@@ -4,18 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"runtime"
 	"strconv"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/mybuild/mybuild/internal/build"
 	"github.com/mybuild/mybuild/internal/buildkit"
+	"github.com/mybuild/mybuild/internal/endpoint"
 	"github.com/mybuild/mybuild/internal/iostreams"
 	"github.com/mybuild/mybuild/internal/opts"
 	"github.com/mybuild/mybuild/internal/version"
-	"github.com/mybuild/mybuild/pkg/dockerconfig"
 )
 
 // buildkitOptions are the raw flag values of a BuildKit build: buildx's
@@ -25,11 +25,10 @@ type buildkitOptions struct {
 	Getenv    func(string) string
 	LookupEnv func(string) (string, bool)
 	Global    GlobalOptions
-	req       buildkit.Request
+	req       build.Request // most flags are its fields
 	shmSize   opts.MemBytes
 	ulimits   *opts.UlimitOpt
-	builder   string
-	policy    []string
+	report    reportOptions
 	configs   *configLoader
 	selected  *selection
 }
@@ -77,57 +76,58 @@ func NewBuildKitCmd(f *Factory) *cobra.Command {
 	cmd.Flags().SortFlags = false
 	addGlobalFlags(cmd.Flags(), &o.Global, f.Getenv)
 	addBuildKitFlags(cmd.Flags(), o, f.Getenv)
+	addReportFlags(cmd.Flags(), &o.report, f.Getenv)
 	cmd.Flags().Bool("version", false, "Print the version and quit")
 	return cmd
 }
 
 func addBuildKitFlags(fl *pflag.FlagSet, o *buildkitOptions, getenv func(string) string) {
-	r := &o.req
+	r, bk := &o.req.Input, &o.req.BuildKit
 	fl.StringSliceVar(&r.ExtraHosts, "add-host", []string{}, `Add a custom host-to-IP mapping (format: "host:ip")`)
-	fl.StringArrayVar(&r.Allow, "allow", []string{}, `Allow extra privileged entitlement (e.g., "network.host", "security.insecure", "device", "buildx.local.delete")`)
-	fl.StringArrayVar(&r.Annotations, "annotation", []string{}, "Add annotation to the image")
+	fl.StringArrayVar(&bk.Allow, "allow", []string{}, `Allow extra privileged entitlement (e.g., "network.host", "security.insecure", "device", "buildx.local.delete")`)
+	fl.StringArrayVar(&bk.Annotations, "annotation", []string{}, "Add annotation to the image")
 	fl.StringArrayVar(&r.BuildArgs, "build-arg", []string{}, "Set build-time variables")
 	fl.StringArrayVar(&r.CacheFrom, "cache-from", []string{}, `External cache sources (e.g., "user/app:cache", "type=local,src=path/to/dir")`)
-	fl.StringArrayVar(&r.CacheTo, "cache-to", []string{}, `Cache export destinations (e.g., "user/app:cache", "type=local,dest=path/to/dir")`)
+	fl.StringArrayVar(&bk.CacheTo, "cache-to", []string{}, `Cache export destinations (e.g., "user/app:cache", "type=local,dest=path/to/dir")`)
 	fl.StringVar(&r.CgroupParent, "cgroup-parent", "", `Set the parent cgroup for the "RUN" instructions during build`)
-	fl.StringArrayVar(&r.NamedContexts, "build-context", []string{}, "Additional build contexts (e.g., name=path)")
+	fl.StringArrayVar(&bk.NamedContexts, "build-context", []string{}, "Additional build contexts (e.g., name=path)")
 	fl.StringVarP(&r.DockerfilePath, "file", "f", "", `Name of the Dockerfile (default: "PATH/Dockerfile")`)
 	fl.StringVar(&r.ImageIDFile, "iidfile", "", "Write the image ID to a file")
 	fl.StringArrayVar(&r.Labels, "label", []string{}, "Set metadata for an image")
-	fl.BoolVar(&r.Load, "load", false, `Shorthand for "--output=type=docker"`)
+	fl.BoolVar(&bk.Load, "load", false, `Shorthand for "--output=type=docker"`)
 	fl.StringVar(&r.NetworkMode, "network", "default", `Set the networking mode for the "RUN" instructions during build`)
-	fl.StringArrayVar(&r.NoCacheFilter, "no-cache-filter", []string{}, "Do not cache specified stages")
-	fl.StringArrayVarP(&r.Outputs, "output", "o", []string{}, `Output destination (format: "type=local,dest=path")`)
+	fl.StringArrayVar(&bk.NoCacheFilter, "no-cache-filter", []string{}, "Do not cache specified stages")
+	fl.StringArrayVarP(&bk.Outputs, "output", "o", []string{}, `Output destination (format: "type=local,dest=path")`)
 	var platforms []string
 	if v := getenv("DOCKER_DEFAULT_PLATFORM"); v != "" {
 		platforms = []string{v}
 	}
 	fl.StringArrayVar(&r.Platforms, "platform", platforms, "Set target platform for build")
-	fl.StringArrayVar(&o.policy, "policy", []string{}, `Policy configuration (format: "filename=path[,filename=path][,reset=true|false][,disabled=true|false][,strict=true|false][,log-level=level]")`)
-	fl.BoolVar(&r.Push, "push", false, `Shorthand for "--output=type=registry,unpack=false"`)
+	fl.StringArrayVar(&bk.Policy, "policy", []string{}, `Policy configuration (format: "filename=path[,filename=path][,reset=true|false][,disabled=true|false][,strict=true|false][,log-level=level]")`)
+	fl.BoolVar(&bk.Push, "push", false, `Shorthand for "--output=type=registry,unpack=false"`)
 	fl.BoolVarP(&r.Quiet, "quiet", "q", false, "Suppress the build output and print image ID on success")
-	fl.StringArrayVar(&r.Secrets, "secret", []string{}, `Secret to expose to the build (format: "id=mysecret[,src=/local/secret]")`)
+	fl.StringArrayVar(&bk.Secrets, "secret", []string{}, `Secret to expose to the build (format: "id=mysecret[,src=/local/secret]")`)
 	fl.Var(&o.shmSize, "shm-size", `Shared memory size for build containers`)
-	fl.StringArrayVar(&r.SSH, "ssh", []string{}, `SSH agent socket or keys to expose to the build (format: "default|<id>[=<socket>|<key>[,<key>]]")`)
+	fl.StringArrayVar(&bk.SSH, "ssh", []string{}, `SSH agent socket or keys to expose to the build (format: "default|<id>[=<socket>|<key>[,<key>]]")`)
 	fl.StringArrayVarP(&r.Tags, "tag", "t", []string{}, `Image identifier (format: "[registry/]repository[:tag]")`)
 	fl.StringVar(&r.Target, "target", "", "Set the target build stage to build")
 	fl.Var(o.ulimits, "ulimit", "Ulimit options")
-	fl.StringArrayVar(&r.Resources, "resource", []string{}, `Resource limits for build containers (format: "memory=2g", "cpu-quota=50000")`)
-	fl.StringArrayVar(&r.Attests, "attest", []string{}, `Attestation parameters (format: "type=sbom,generator=image")`)
-	fl.StringVar(&r.SBOM, "sbom", "", `Shorthand for "--attest=type=sbom"`)
-	fl.StringVar(&r.Provenance, "provenance", "", `Shorthand for "--attest=type=provenance"`)
-	fl.StringVar(&r.Call, "call", "build", `Set method for evaluating build ("check", "outline", "targets")`)
-	fl.Var(callAlias{&r.Call}, "check", `Shorthand for "--call=check"`)
+	fl.StringArrayVar(&bk.Resources, "resource", []string{}, `Resource limits for build containers (format: "memory=2g", "cpu-quota=50000")`)
+	fl.StringArrayVar(&bk.Attests, "attest", []string{}, `Attestation parameters (format: "type=sbom,generator=image")`)
+	fl.StringVar(&bk.SBOM, "sbom", "", `Shorthand for "--attest=type=sbom"`)
+	fl.StringVar(&bk.Provenance, "provenance", "", `Shorthand for "--attest=type=provenance"`)
+	fl.StringVar(&bk.Call, "call", "build", `Set method for evaluating build ("check", "outline", "targets")`)
+	fl.Var(callAlias{&bk.Call}, "check", `Shorthand for "--call=check"`)
 	fl.Lookup("check").NoOptDefVal = "true"
 	fl.BoolVar(&r.NoCache, "no-cache", false, "Do not use cache when building the image")
 	fl.StringVar(&r.Progress, "progress", "auto", `Set type of progress output ("auto", "none",  "plain", "quiet", "rawjson", "tty"). Use plain to show container output`)
 	fl.BoolVar(&r.Pull, "pull", false, "Always attempt to pull all referenced images")
-	fl.StringVar(&r.MetadataFile, "metadata-file", "", "Write build result metadata to a file")
-	fl.StringVar(&o.builder, "builder", "", "Override the configured builder instance")
+	fl.StringVar(&bk.MetadataFile, "metadata-file", "", "Write build result metadata to a file")
+	fl.StringVar(&bk.Builder, "builder", "", "Override the configured builder instance")
 
 	// Hidden, as in buildx: the print alias, the legacy resource flags
 	// (mapped onto --resource) and the classic builder's flags it ignores.
-	fl.StringVar(&r.Call, "print", "", "Print result of information request (e.g., outline, targets)")
+	fl.StringVar(&bk.Call, "print", "", "Print result of information request (e.g., outline, targets)")
 	_ = fl.MarkHidden("print")
 	for _, res := range []struct{ name, short, usage string }{
 		{"memory", "m", "Memory limit"},
@@ -138,7 +138,7 @@ func addBuildKitFlags(fl *pflag.FlagSet, o *buildkitOptions, getenv func(string)
 		{"cpuset-cpus", "", `CPUs in which to allow execution ("0-3", "0,1")`},
 		{"cpuset-mems", "", `MEMs in which to allow execution ("0-3", "0,1")`},
 	} {
-		fl.VarP(resourceValue{res.name, &r.Resources}, res.name, res.short, res.usage)
+		fl.VarP(resourceValue{res.name, &bk.Resources}, res.name, res.short, res.usage)
 		_ = fl.MarkHidden(res.name)
 	}
 	var ignoreBool bool
@@ -191,38 +191,20 @@ func runBuildKit(ctx context.Context, o *buildkitOptions) error {
 	if sel != nil && sel.refusal != nil {
 		return sel.refusal
 	}
-	if sel == nil || sel.client == nil {
+	if sel == nil || sel.daemon == nil {
 		return errors.New("internal error: no daemon client for BuildKit")
 	}
-	if len(o.policy) > 0 {
-		return &buildkit.Error{Err: errors.New("--policy is not supported by mybuild (source policies are buildx's own)")}
-	}
-	tuneGC()
 	cfg := o.configs.load(o.Global.ConfigDir, o.IO.ErrOut)
 	r := &o.req
 	r.ShmSize = o.shmSize.Value()
-	for _, u := range o.ulimits.GetList() {
-		r.Ulimits = append(r.Ulimits, u.String())
-	}
-	r.Stdin, r.Stdout, r.Stderr = o.IO.In, o.IO.Out, o.IO.ErrOut
-	r.StdoutIsTerminal = o.IO.IsStdoutTTY()
-	r.Getenv, r.LookupEnv = o.Getenv, o.LookupEnv
-	r.Auth = cfg.BuildKitAuth()
-	r.BuildxDir = buildxDir(o.Getenv)
+	r.Ulimits = o.ulimits.GetList()
+	r.IO, r.Getenv, r.LookupEnv = o.IO, o.Getenv, o.LookupEnv
 	r.Debug = o.Global.Debug
-	b, err := builderFor(o, cfg, sel)
-	if err != nil {
-		return &buildkit.Error{Err: err}
+	r.Config = cfg
+	r.DockerContext = endpoint.ContextName(o.Global.endpoint(o.Getenv, o.IO.ErrOut), cfg)
+	r.Daemon = sel.daemon
+	if err := o.report.check(); err != nil {
+		return err
 	}
-	defer b.Close()
-	return buildkit.Build(ctx, b, r)
-}
-
-// buildxDir is buildx's state directory: $BUILDX_CONFIG, else the buildx
-// folder of docker's configuration directory.
-func buildxDir(getenv func(string) string) string {
-	if d := getenv("BUILDX_CONFIG"); d != "" {
-		return d
-	}
-	return filepath.Join(dockerconfig.Dir(), "buildx")
+	return buildWithReport(ctx, buildkit.Builder{}, r, "buildkit", o.report)
 }

@@ -18,7 +18,7 @@ import (
 
 // anyVariable are the functions that read a variable the user names:
 // --build-arg NAME (--help says so below the table).
-var anyVariable = []string{"ConvertKVStringsToMapWithNil"}
+var anyVariable = []string{"ConvertKVStringsToMapWithNil", "buildArgs"}
 
 // libraryEnv are the variables that standard or imported functions read
 // for mybuild when it calls them.

@@ -34,7 +34,7 @@ func flagError(err error) error {
 // exitCode maps an error to the process's exit status and prints what the
 // user should read. It is the one place that does so: the pipeline returns
 // errors as they come (a *jsonstream.StreamError from the daemon's stream),
-// and Main exits with what it returns, the third signal included.
+// and Main exits with what it returns, the second signal included.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mybuild/mybuild/internal/build"
+	"github.com/mybuild/mybuild/internal/endpoint"
 	"github.com/mybuild/mybuild/internal/iostreams"
 	"github.com/mybuild/mybuild/pkg/engine/enginetest"
 )
@@ -135,13 +137,13 @@ func TestFaultNothingListening(t *testing.T) {
 // the response headers or on a stalled upload; the upload watchdog looks
 // every timeout/4, so it fires up to a quarter late.
 func hangBound(timeout time.Duration) time.Duration {
-	return initialPingTimeout + timeout*5/4
+	return build.InitialPingTimeout + timeout*5/4
 }
 
 // TestFaultDefaultTimeoutBound: with MYBUILD_TIMEOUT unset, a hanging
 // daemon is given up on within 40 s (row 2).
 func TestFaultDefaultTimeoutBound(t *testing.T) {
-	d, err := daemonTimeout("")
+	d, err := endpoint.DaemonTimeout("")
 	if err != nil || d != 30*time.Second {
 		t.Fatalf("default MYBUILD_TIMEOUT = %s, %v; want 30s", d, err)
 	}

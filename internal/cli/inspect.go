@@ -16,6 +16,7 @@ import (
 	units "github.com/docker/go-units"
 	"github.com/spf13/pflag"
 
+	"github.com/mybuild/mybuild/internal/dockerlog"
 	"github.com/mybuild/mybuild/pkg/buildcontext"
 	"github.com/mybuild/mybuild/pkg/contextadvice"
 	"github.com/mybuild/mybuild/pkg/dockerfile"
@@ -132,7 +133,7 @@ func runInspect(ctx context.Context, o *BuildOptions) error {
 	if o.Inspect.Top < 0 {
 		return flagError(fmt.Errorf("invalid argument \"%d\" for \"--list-top\" flag: want 0 (all) or more", o.Inspect.Top))
 	}
-	if !statOK(o.Context) || o.Context == "-" {
+	if _, err := os.Stat(o.Context); err != nil || o.Context == "-" {
 		return fmt.Errorf("unable to inspect context: %q is not a local directory", o.Context)
 	}
 	local, err := buildcontext.ResolveLocal(o.Context, o.Dockerfile)
@@ -260,7 +261,7 @@ func newInspectTar(o *BuildOptions, in *inspection) (*buildcontext.Tar, error) {
 	}
 	return buildcontext.NewTar(in.local.Dir, buildcontext.TarOptions{
 		Excludes: excludes, Dockerfile: in.keep(), DockerfileFromStdin: in.local.DockerfileFromStdin && !in.buildkit,
-		Warn: func(msg string) { logError(o.IO.ErrOut, msg) },
+		Warn: func(msg string) { dockerlog.Error(o.IO.ErrOut, msg) },
 	})
 }
 

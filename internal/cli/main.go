@@ -1,5 +1,9 @@
-// Package cli is mybuild's command line: cobra wiring, flag parsing into
-// options, and the build pipeline that composes the pkg/ packages.
+// Package cli is mybuild's command line: cobra wiring, the two flag sets
+// (docker build's legacy one and buildx build's) parsed once into a
+// build.Request, the choice of builder by docker's rules, help,
+// completion, context inspection, and the one mapping of errors to exit
+// codes. The builders themselves live in internal/classic and
+// internal/buildkit.
 package cli
 
 import (
@@ -33,7 +37,8 @@ func Main(args []string) int {
 }
 
 // notifySignals cancels the context on SIGINT or SIGTERM, with the signal
-// as the cause; a third signal exits at once.
+// as the cause; a second signal exits at once (docker waits for a third):
+// a cancelled BuildKit solve waits up to 5 s for a daemon that is gone.
 func notifySignals(cancel context.CancelCauseFunc) (stop func()) {
 	ch := make(chan os.Signal, 3)
 	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
@@ -45,7 +50,7 @@ func notifySignals(cancel context.CancelCauseFunc) (stop func()) {
 			case s := <-ch:
 				n++
 				cancel(&SignalError{Signal: s})
-				if n >= 3 {
+				if n >= 2 {
 					os.Exit(exitCode(&SignalError{Signal: s}, io.Discard))
 				}
 			case <-done:

@@ -1,7 +1,7 @@
 package cli
 
 import (
-	"fmt"
+	"io"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -10,6 +10,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/mybuild/mybuild/internal/build"
+	"github.com/mybuild/mybuild/internal/endpoint"
 	"github.com/mybuild/mybuild/internal/iostreams"
 	"github.com/mybuild/mybuild/internal/opts"
 	"github.com/mybuild/mybuild/internal/version"
@@ -51,54 +53,54 @@ type GlobalOptions struct {
 	tlsKeySet    bool
 }
 
-// BuildOptions are the raw flag values of one mybuild invocation.
+// BuildOptions are the raw flag values of the classic builder's command
+// (docker build's legacy flags, docker's global ones and mybuild's own);
+// request turns them into the build's Request.
 type BuildOptions struct {
 	IO        *iostreams.IOStreams
 	Getenv    func(string) string
 	LookupEnv func(string) (string, bool)
 	Global    GlobalOptions
 
-	Context        string
-	Dockerfile     string
-	Tags           *opts.ListOpts
-	Labels         *opts.ListOpts
-	BuildArgs      *opts.ListOpts
-	ExtraHosts     *opts.ListOpts
-	Ulimits        *opts.UlimitOpt
-	Memory         opts.MemBytes
-	MemorySwap     opts.MemSwapBytes
-	ShmSize        opts.MemBytes
-	CPUShares      int64
-	CPUPeriod      int64
-	CPUQuota       int64
-	CPUSetCPUs     string
-	CPUSetMems     string
-	CgroupParent   string
-	Isolation      string
-	Quiet          bool
-	NoCache        bool
-	Rm             bool
-	ForceRm        bool
-	Pull           bool
-	CacheFrom      []string
-	Compress       bool
-	compressSet    bool
-	autoCompress   bool
-	SecurityOpt    []string
-	NetworkMode    string
-	Squash         bool
-	Target         string
-	ImageIDFile    string
-	Platform       string
-	Untrusted      bool
-	Progress       string
-	Inspect        inspectOptions
-	completion     string
-	changedNetwork bool
-	changedPlat    bool
-	changedSquash  bool
-	configs        *configLoader
-	selected       *selection
+	Context      string
+	Dockerfile   string
+	Tags         *opts.ListOpts
+	Labels       *opts.ListOpts
+	BuildArgs    *opts.ListOpts
+	ExtraHosts   *opts.ListOpts
+	Ulimits      *opts.UlimitOpt
+	Memory       opts.MemBytes
+	MemorySwap   opts.MemSwapBytes
+	ShmSize      opts.MemBytes
+	CPUShares    int64
+	CPUPeriod    int64
+	CPUQuota     int64
+	CPUSetCPUs   string
+	CPUSetMems   string
+	CgroupParent string
+	Isolation    string
+	Quiet        bool
+	NoCache      bool
+	Rm           bool
+	ForceRm      bool
+	Pull         bool
+	CacheFrom    []string
+	Compress     bool
+	compressSet  bool
+	SecurityOpt  []string
+	NetworkMode  string
+	Squash       bool
+	Target       string
+	ImageIDFile  string
+	Platform     string
+	Untrusted    bool
+	Progress     string
+	Inspect      inspectOptions
+	completion   string
+	requires     []build.Requirement
+	report       reportOptions
+	configs      *configLoader
+	selected     *selection
 }
 
 // NewRootCmd returns the mybuild command. runF, when set, replaces the
@@ -149,9 +151,7 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 				return err
 			}
 			fl := cmd.Flags()
-			o.changedNetwork = fl.Changed("network")
-			o.changedPlat = fl.Changed("platform")
-			o.changedSquash = fl.Changed("squash")
+			o.requires = daemonRequirements(fl)
 			o.compressSet = fl.Changed("compress")
 			o.Global.tlsVerifySet = fl.Changed("tlsverify")
 			o.Global.tlsCertSet = fl.Changed("tlscert")
@@ -162,7 +162,7 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 			if o.Inspect.active() {
 				return hinted(runInspect(cmd.Context(), o), o)
 			}
-			return hinted(runBuild(cmd.Context(), o), o)
+			return hinted(runClassic(cmd.Context(), o), o)
 		},
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			return nil, cobra.ShellCompDirectiveFilterDirs
@@ -187,6 +187,7 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 	addGlobalFlags(cmd.Flags(), &o.Global, f.Getenv)
 	addBuildFlags(cmd.Flags(), o, f.Getenv)
 	addInspectFlags(cmd.Flags(), &o.Inspect)
+	addReportFlags(cmd.Flags(), &o.report, f.Getenv)
 	if f.completeBuildKit {
 		mergeBuildKitFlags(cmd.Flags(), NewBuildKitCmd(f).Flags())
 	}
@@ -197,6 +198,16 @@ func NewRootCmd(f *Factory, runF func(*BuildOptions) error) *cobra.Command {
 	_ = cmd.Flags().SetAnnotation("completion", "mybuild", []string{"true"})
 	registerCompletions(cmd, o)
 	return cmd
+}
+
+// endpoint is what the global flags say of the daemon.
+func (g GlobalOptions) endpoint(getenv func(string) string, stderr io.Writer) endpoint.Options {
+	return endpoint.Options{
+		Hosts: g.Hosts, Context: g.Context, ConfigDir: g.ConfigDir, Debug: g.Debug, LogLevel: g.LogLevel,
+		TLS: g.TLS, TLSVerify: g.TLSVerify, TLSCACert: g.TLSCACert, TLSCert: g.TLSCert, TLSKey: g.TLSKey,
+		TLSVerifySet: g.tlsVerifySet, TLSCertSet: g.tlsCertSet, TLSKeySet: g.tlsKeySet,
+		Getenv: getenv, Stderr: stderr,
+	}
 }
 
 func addGlobalFlags(fl *pflag.FlagSet, g *GlobalOptions, getenv func(string) string) {
@@ -240,8 +251,10 @@ func addBuildFlags(fl *pflag.FlagSet, o *BuildOptions, getenv func(string) strin
 	fl.VarP(&o.Memory, "memory", "m", "Memory limit")
 	fl.Var(&o.MemorySwap, "memory-swap", `Swap limit equal to memory plus swap: -1 to enable unlimited swap`)
 	fl.StringVar(&o.NetworkMode, "network", "default", "Set the networking mode for the RUN instructions during build")
+	_ = fl.SetAnnotation("network", "version", []string{"1.25"})
 	fl.BoolVar(&o.NoCache, "no-cache", false, "Do not use cache when building the image")
 	fl.StringVar(&o.Platform, "platform", getenv("DOCKER_DEFAULT_PLATFORM"), "Set platform if server is multi-platform capable")
+	_ = fl.SetAnnotation("platform", "version", []string{"1.38"})
 	fl.StringVar(&o.Progress, "progress", "auto", `Output: "auto" (tty on a terminal, plain otherwise), "tty" (live view), "plain" (docker's output), "quiet" (like -q)`)
 	_ = fl.SetAnnotation("progress", "mybuild", []string{"true"})
 	fl.BoolVar(&o.Pull, "pull", false, "Always attempt to pull a newer version of the image")
@@ -250,35 +263,11 @@ func addBuildFlags(fl *pflag.FlagSet, o *BuildOptions, getenv func(string) strin
 	fl.StringSliceVar(&o.SecurityOpt, "security-opt", []string{}, "Security options")
 	fl.Var(&o.ShmSize, "shm-size", `Size of "/dev/shm"`)
 	fl.BoolVar(&o.Squash, "squash", false, "Squash newly built layers into a single new layer")
+	_ = fl.SetAnnotation("squash", "version", []string{"1.25"})
+	_ = fl.SetAnnotation("squash", "experimental", nil)
 	fl.VarP(o.Tags, "tag", "t", `Name and optionally a tag in the "name:tag" format`)
 	fl.StringVar(&o.Target, "target", "", "Set the target build stage to build.")
 	fl.Var(o.Ulimits, "ulimit", "Ulimit options")
-}
-
-// preflight makes, in docker's order, the checks docker makes before it
-// parses the build flags and counts the arguments: the log level, then
-// config.json (its warnings are printed), then DOCKER_BUILDKIT.
-func preflight(o *BuildOptions) (*dockerconfig.Config, error) {
-	if err := checkLogLevel(o.Global.LogLevel); err != nil {
-		return nil, err
-	}
-	cfg := o.configs.load(o.Global.ConfigDir, o.IO.ErrOut)
-	if err := checkBuildkitEnv(o.Getenv("DOCKER_BUILDKIT")); err != nil {
-		return nil, err
-	}
-	return cfg, nil
-}
-
-// checkProgress validates --progress; "quiet" is -q.
-func checkProgress(o *BuildOptions) error {
-	switch o.Progress {
-	case "auto", "tty", "plain":
-	case "quiet":
-		o.Quiet = true
-	default:
-		return flagError(fmt.Errorf("invalid argument %q for \"--progress\" flag: want auto, tty, plain or quiet", o.Progress))
-	}
-	return nil
 }
 
 // trustEnabled mirrors docker: DOCKER_CONTENT_TRUST set to a true or

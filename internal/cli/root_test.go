@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/mybuild/mybuild/internal/build"
+
 	"github.com/mybuild/mybuild/internal/iostreams"
 	"github.com/mybuild/mybuild/pkg/jsonstream"
 )
@@ -39,14 +41,14 @@ func TestFlagsReachOptions(t *testing.T) {
 	got := map[string]any{
 		"hosts": o.Global.Hosts, "tags": o.Tags.GetAll(), "file": o.Dockerfile, "args": o.BuildArgs.GetAll(),
 		"memory": o.Memory.Value(), "swap": o.MemorySwap.Value(), "shares": o.CPUShares, "rm": o.Rm,
-		"cacheFrom": o.CacheFrom, "network": o.NetworkMode, "netChanged": o.changedNetwork, "quiet": o.Quiet,
-		"platform": o.Platform, "platChanged": o.changedPlat, "context": o.Context, "trusted": !o.Untrusted,
+		"cacheFrom": o.CacheFrom, "network": o.NetworkMode, "requires": o.requires, "quiet": o.Quiet,
+		"platform": o.Platform, "context": o.Context, "trusted": !o.Untrusted,
 	}
 	want := map[string]any{
 		"hosts": []string{"tcp://127.0.0.1:2375"}, "tags": []string{"a:1", "b"}, "file": "Dockerfile.x", "args": []string{"K=v"},
 		"memory": int64(536870912), "swap": int64(-1), "shares": int64(7), "rm": false,
-		"cacheFrom": []string{"x", "y", "z"}, "network": "none", "netChanged": true, "quiet": true,
-		"platform": "linux/arm64", "platChanged": false, "context": "ctx", "trusted": false,
+		"cacheFrom": []string{"x", "y", "z"}, "network": "none", "requires": []build.Requirement{{Flag: "network", APIVersion: "1.25"}}, "quiet": true,
+		"platform": "linux/arm64", "context": "ctx", "trusted": false,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("options (-want +got):\n%s", diff)
@@ -100,22 +102,5 @@ func TestExitCode(t *testing.T) {
 		if got := exitCode(tc.err, &b); got != tc.wantCode || b.String() != tc.wantOut {
 			t.Errorf("%s: exitCode = %d %q, want %d %q", tc.name, got, b.String(), tc.wantCode, tc.wantOut)
 		}
-	}
-}
-
-func TestCustomHeaders(t *testing.T) {
-	t.Parallel()
-	got, err := customHeaders("A=1, B=x=y", map[string]string{"C": "3"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(map[string]string{"A": "1", "B": "x=y"}, got); diff != "" {
-		t.Errorf("env replaces config (-want +got):\n%s", diff)
-	}
-	if got, _ := customHeaders("", map[string]string{"C": "3"}); got["C"] != "3" {
-		t.Errorf("config headers lost: %v", got)
-	}
-	if _, err := customHeaders("novalue", nil); err == nil {
-		t.Error("malformed DOCKER_CUSTOM_HEADERS accepted")
 	}
 }

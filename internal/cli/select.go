@@ -11,6 +11,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/mybuild/mybuild/internal/build"
+	"github.com/mybuild/mybuild/internal/buildkit"
+	"github.com/mybuild/mybuild/internal/endpoint"
 	"github.com/mybuild/mybuild/pkg/dockerconfig"
 	"github.com/mybuild/mybuild/pkg/engine"
 )
@@ -22,10 +25,7 @@ type selection struct {
 	// refusal is set when DOCKER_BUILDKIT=1 asks for BuildKit on a daemon
 	// that has none.
 	refusal error
-	client  *engine.Client
-	ping    engine.Ping
-	pingErr error
-	pinged  bool
+	daemon  *build.Daemon
 }
 
 // configLoader reads config.json once (its warnings are printed once).
@@ -101,37 +101,31 @@ func chooseBuilder(ctx context.Context, f *Factory, args []string) *selection {
 		}
 		return nil
 	}
-	o := &BuildOptions{IO: f.IO, Getenv: f.Getenv, LookupEnv: f.LookupEnv, Global: g}
 	cfg := f.configs.load(g.ConfigDir, f.IO.ErrOut)
 	// A builder named (or docker build made an alias of buildx build) is
 	// BuildKit's, whatever the daemon prefers, as with docker.
-	if name := builderName(builder, f.Getenv); (name != "" && name != "default") || cfg.BuilderAlias() == "buildx" {
+	if name := buildkit.BuilderName(builder, f.Getenv); (name != "" && name != "default") || cfg.BuilderAlias() == "buildx" {
 		forced = true
 	}
-	ec, err := engineConfig(o, cfg)
+	client, err := endpoint.New(g.endpoint(f.Getenv, f.IO.ErrOut), cfg)
 	if err != nil {
 		return nil
 	}
-	client, err := engine.New(ec)
-	if err != nil {
-		return nil
+	d := &build.Daemon{Client: client}
+	sel := &selection{daemon: d}
+	ping, pingErr := d.StartupPing(ctx)
+	if pingErr == nil || ping.APIVersion != "" {
+		client.Negotiate(ping)
 	}
-	sel := &selection{client: client, pinged: true}
-	pctx, cancel := context.WithTimeout(ctx, initialPingTimeout)
-	sel.ping, sel.pingErr = client.Ping(pctx)
-	cancel()
-	if sel.pingErr == nil || sel.ping.APIVersion != "" {
-		client.Negotiate(sel.ping)
-	}
-	answered := sel.pingErr == nil
-	noBuildKit := answered && (sel.ping.Podman || sel.ping.OSType == "windows" || engine.VersionLess(sel.ping.APIVersion, "1.39"))
+	answered := pingErr == nil
+	noBuildKit := answered && (ping.Podman || ping.OSType == "windows" || engine.VersionLess(ping.APIVersion, "1.39"))
 	switch {
 	case forced:
 		sel.buildkit = true
-		if noBuildKit && builderName(builder, f.Getenv) == "" {
-			sel.refusal = buildkitRefusal(sel.ping)
+		if noBuildKit && buildkit.BuilderName(builder, f.Getenv) == "" {
+			sel.refusal = buildkitRefusal(ping)
 		}
-	case answered && !noBuildKit && sel.ping.BuilderVersion == "2":
+	case answered && !noBuildKit && ping.BuilderVersion == "2":
 		sel.buildkit = true
 	}
 	return sel

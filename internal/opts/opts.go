@@ -1,5 +1,6 @@
-// Package opts holds the pflag.Value types and value validators behind the
-// flags of the legacy (DOCKER_BUILDKIT=0) `docker build` command, written to
+// Package opts holds the pflag.Value types and value validators behind
+// docker's build flags (all of the legacy DOCKER_BUILDKIT=0 command's, and
+// --shm-size and --ulimit of BuildKit's), written to
 // behave exactly like docker CLI 28.2.2's own opts package: the same
 // normalisation of accepted values, the same error text for rejected ones
 // (pflag wraps it as `invalid argument "<v>" for "<flag>" flag: <error>`),
@@ -9,7 +10,7 @@
 // Flag types used by the legacy build command and where they live:
 //
 //   - list (--tag, --build-arg, --label, --add-host): [ListOpts] with
-//     [ValidateTag], [ValidateEnv] (alias [ValidateBuildArg]),
+//     [ValidateTag], [ValidateEnv],
 //     [ValidateLabel] and [ValidateExtraHost].
 //   - ulimit (--ulimit): [UlimitOpt].
 //   - bytes (--memory, --shm-size, --memory-swap): [MemBytes] and

@@ -102,10 +102,6 @@ func TestValidateEnv(t *testing.T) {
 		t.Parallel()
 		runValidatorCases(t, ValidateEnv, cases)
 	})
-	t.Run("ValidateBuildArg", func(t *testing.T) {
-		t.Parallel()
-		runValidatorCases(t, ValidateBuildArg, cases)
-	})
 }
 
 func TestValidateLabel(t *testing.T) {

@@ -43,11 +43,6 @@ func ValidateEnv(val string) (string, error) {
 	return val, nil
 }
 
-// ValidateBuildArg validates a --build-arg value; it is [ValidateEnv].
-func ValidateBuildArg(val string) (string, error) {
-	return ValidateEnv(val)
-}
-
 // ValidateLabel checks a KEY[=VALUE] label and returns it unchanged. The
 // key, with leading spaces and tabs ignored, must not be empty
 // ("invalid label '<val>': empty name") nor contain a space or tab

@@ -59,6 +59,9 @@ type TarOptions struct {
 	KeepOwner bool
 	// BufferSize is the write buffer in front of the consumer.
 	BufferSize int
+	// OnEntry, when set, receives each entry's header as Stream writes
+	// it (not for the walks of List, Size and Check).
+	OnEntry func(*tar.Header)
 }
 
 // Tar streams a directory as docker's tar writer would.
@@ -91,7 +94,7 @@ type Tar struct {
 
 // NewTar checks the patterns and prepares a Tar of dir.
 func NewTar(dir string, o TarOptions) (*Tar, error) {
-	t := &Tar{dir: dir, opts: o, inodes: map[uint64]string{}}
+	t := &Tar{dir: dir, opts: o, inodes: map[uint64]string{}, onEntry: o.OnEntry}
 	if t.opts.Warn == nil {
 		t.opts.Warn = func(string) {}
 	}

@@ -42,9 +42,6 @@ type Store struct{ dir string }
 // Open returns the store in dir (which need not exist).
 func Open(dir string) *Store { return &Store{dir: dir} }
 
-// Dir is the store's directory.
-func (s *Store) Dir() string { return s.dir }
-
 var namePattern = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9\.\-_]*$`)
 
 // InvalidNameError is a builder name buildx would not have saved.

@@ -206,13 +206,6 @@ func (e notFoundError) Error() string { return e.err.Error() }
 func (e notFoundError) Unwrap() error { return e.err }
 func (notFoundError) NotFound()       {}
 
-// IsNotFound reports whether err (from [Resolve]) says the named context
-// does not exist in the store.
-func IsNotFound(err error) bool {
-	var nf notFoundError
-	return errors.As(err, &nf)
-}
-
 func loadDockerEndpointMeta(configDir, name string) (endpointMeta, error) {
 	// Named like docker's type, whose name shows in JSON errors ("Go struct
 	// field EndpointMetaBase.Host of type string"); local so it stays

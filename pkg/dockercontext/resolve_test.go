@@ -51,7 +51,8 @@ func TestContextName(t *testing.T) {
 			}
 			if tc.want != DefaultContextName {
 				// The store is empty: a named context is not found.
-				if !IsNotFound(err) || !errors.Is(err, fs.ErrNotExist) {
+				var nf interface{ NotFound() } // errdefs' NotFound, as docker's
+				if !errors.As(err, &nf) || !errors.Is(err, fs.ErrNotExist) {
 					t.Fatalf("Resolve() error = %v, want a not-found error", err)
 				}
 				return

@@ -19,6 +19,9 @@ const rfc3339NanoFixed = "2006-01-02T15:04:05.000000000Z07:00"
 type Options struct {
 	// OnAux receives every aux payload (the image ID comes this way).
 	OnAux func(json.RawMessage)
+	// OnStream receives the text of every stream message (the build's
+	// step lines among them), before it is rendered.
+	OnStream func(string)
 	// Strict makes a bare "error" field without errorDetail fail the build;
 	// docker ignores it and exits 0, which hides real failures.
 	Strict bool
@@ -52,9 +55,16 @@ func Display(ctx context.Context, r io.Reader, w io.Writer, o Options) error {
 			}
 			continue
 		}
+		o.stream(&m)
 		if err := render(w, &m, o); err != nil {
 			return err
 		}
+	}
+}
+
+func (o *Options) stream(m *Message) {
+	if m.Stream != "" && o.OnStream != nil {
+		o.OnStream(m.Stream)
 	}
 }
 

@@ -74,6 +74,7 @@ func DisplayTTY(ctx context.Context, r io.Reader, w io.Writer, o TTYOptions) err
 			}
 			continue
 		}
+		o.stream(&m)
 		if err := messageError(&m, o.Strict); err != nil {
 			t.endLine()
 			t.summary(true)

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -172,6 +173,8 @@ func buildFixture(t *testing.T) (*fixture, string) {
 	cmd := exec.Command("git", "daemon", "--reuseaddr", "--base-path="+base, "--export-all",
 		"--port="+strconv.Itoa(port), "--listen=127.0.0.1", base)
 	cmd.Env = append(os.Environ(), gitEnv...)
+	// git runs git-daemon as its child: the group is killed, not git alone.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, "git daemon is not available: " + err.Error()
 	}
@@ -196,7 +199,7 @@ var daemonCmd *exec.Cmd
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if daemonCmd != nil {
-		_ = daemonCmd.Process.Kill()
+		_ = syscall.Kill(-daemonCmd.Process.Pid, syscall.SIGKILL)
 		_ = daemonCmd.Wait()
 	}
 	if fixtureDir != "" {

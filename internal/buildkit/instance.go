@@ -1,43 +1,54 @@
-package cli
+package buildkit
 
 import (
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 
-	"github.com/mybuild/mybuild/internal/buildkit"
+	"github.com/mybuild/mybuild/internal/build"
 	"github.com/mybuild/mybuild/pkg/buildxstore"
 	"github.com/mybuild/mybuild/pkg/dockerconfig"
 	"github.com/mybuild/mybuild/pkg/dockercontext"
 	"github.com/mybuild/mybuild/pkg/engine"
 )
 
-// builderName is the builder a build asks for, by docker's rules for
+// BuilderName is the builder a build asks for, by docker's rules for
 // `docker build`: --builder, else BUILDX_BUILDER; "" is the daemon's own
 // builder, except where `docker buildx install` made docker build an alias
 // of buildx build: then buildx's current instance (`docker buildx use`)
-// applies, as for `docker buildx build`.
-func builderName(flag string, getenv func(string) string) string {
+// applies, as for `docker buildx build` (see resolveInstance).
+func BuilderName(flag string, getenv func(string) string) string {
 	if flag != "" {
 		return flag
 	}
 	return getenv("BUILDX_BUILDER")
 }
 
-// builderFor returns the builder a BuildKit build runs on.
-func builderFor(o *buildkitOptions, cfg *dockerconfig.Config, sel *selection) (*buildkit.Builder, error) {
-	ctxName := dockercontext.ContextName(dockercontext.Inputs{
-		ContextFlag: o.Global.Context, Hosts: o.Global.Hosts, Env: o.Getenv, CurrentContext: cfg.CurrentContext(),
-	})
-	store := buildxstore.Open(buildxDir(o.Getenv))
-	name := builderName(o.builder, o.Getenv)
+// BuildxDir is buildx's state directory: $BUILDX_CONFIG, else the buildx
+// folder of docker's configuration directory.
+func BuildxDir(getenv func(string) string) string {
+	if d := getenv("BUILDX_CONFIG"); d != "" {
+		return d
+	}
+	return filepath.Join(dockerconfig.Dir(), "buildx")
+}
+
+// resolveInstance returns the builder instance a build runs on: one of
+// buildx's store, or the docker daemon's own (named after the docker
+// context, as buildx names it).
+func resolveInstance(req *build.Request) (*Instance, error) {
+	cfg, d := req.Config, req.Daemon
+	ctxName := req.DockerContext
+	store := buildxstore.Open(BuildxDir(req.Getenv))
+	name := BuilderName(req.BuildKit.Builder, req.Getenv)
 	var ng *buildxstore.NodeGroup
 	switch {
 	case name == "" && cfg.BuilderAlias() == "buildx":
 		key := ctxName
 		if key == dockercontext.DefaultContextName {
-			key = sel.client.Host()
+			key = d.Client.Host()
 		}
 		var err error
 		if ng, err = store.Current(key); err != nil {
@@ -59,15 +70,12 @@ func builderFor(o *buildkitOptions, cfg *dockerconfig.Config, sel *selection) (*
 		}
 	}
 	if ng == nil {
-		if err := unreachable(sel.pingErr); err != nil {
+		if err := unreachable(d.PingErr); err != nil {
 			return nil, err
 		}
-		node := buildkit.DockerNode(sel.client, sel.client)
-		node.Name = ctxName
-		node.ProxyArgs = cfg.BuildKitProxies(sel.client.Host())
-		return &buildkit.Builder{Name: ctxName, Driver: "docker", Nodes: []*buildkit.Node{node}}, nil
+		return dockerInstance(ctxName, d.Client, cfg.BuildKitProxies(d.Client.Host())), nil
 	}
-	return storeBuilder(ng, sel, cfg)
+	return storeInstance(ng, d.Client, cfg.BuildKitProxies(d.Client.Host()))
 }
 
 // unreachable is a daemon that did not answer the ping, in the words of
@@ -89,24 +97,24 @@ func unreachable(pingErr error) error {
 	return ce
 }
 
-// storeBuilder makes a builder instance of buildx's store: its remote
-// nodes, which load images into the docker daemon mybuild talks to.
-func storeBuilder(ng *buildxstore.NodeGroup, sel *selection, cfg *dockerconfig.Config) (*buildkit.Builder, error) {
+// storeInstance makes a builder instance of buildx's store; its nodes load
+// images into daemon, the docker daemon mybuild talks to.
+func storeInstance(ng *buildxstore.NodeGroup, daemon *engine.Client, proxies map[string]string) (*Instance, error) {
 	if ng.Driver != "remote" {
 		return nil, fmt.Errorf("builder %q uses the %s driver, which mybuild does not support (it supports buildx's docker and remote drivers)", ng.Name, ng.Driver)
 	}
-	b := &buildkit.Builder{Name: ng.Name, Driver: ng.Driver}
+	b := &Instance{Name: ng.Name, Driver: ng.Driver}
 	var firstErr error
 	for _, sn := range ng.Nodes {
-		n, err := buildkit.RemoteNode(sn.Name, sn.Endpoint, sn.Platforms, sn.DriverOpts, sn.BuildkitdFlags, sn.Files)
+		n, err := RemoteNode(sn.Name, sn.Endpoint, sn.Platforms, sn.DriverOpts, sn.BuildkitdFlags, sn.Files)
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
 			}
 			continue
 		}
-		n.Daemon = sel.client
-		n.ProxyArgs = cfg.BuildKitProxies(sel.client.Host())
+		n.Daemon = daemon
+		n.ProxyArgs = proxies
 		b.Nodes = append(b.Nodes, n)
 	}
 	if len(b.Nodes) == 0 {

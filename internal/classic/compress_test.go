@@ -1,4 +1,4 @@
-package cli
+package classic
 
 import (
 	"bytes"
@@ -6,15 +6,18 @@ import (
 	"context"
 	"io"
 	"testing"
+
+	"github.com/mybuild/mybuild/internal/build"
 )
 
 func TestChooseCompression(t *testing.T) {
 	t.Parallel()
+	on, off := true, false
 	tests := []struct {
 		name string
 		host string
 		env  map[string]string
-		args []string
+		flag *bool // --compress=VALUE
 		want bool
 		auto bool
 		err  string
@@ -27,22 +30,22 @@ func TestChooseCompression(t *testing.T) {
 		{name: "remote ssh", host: "ssh://me@10.1.2.3", want: true, auto: true},
 		{name: "loopback ssh", host: "ssh://me@127.0.0.1:2222"},
 		{name: "fd", host: "fd://3"},
-		{name: "--compress=false wins", host: "tcp://10.1.2.3:2376", args: []string{"--compress=false"}},
-		{name: "--compress on loopback", host: "unix:///x.sock", args: []string{"--compress"}, want: true},
+		{name: "--compress=false wins", host: "tcp://10.1.2.3:2376", flag: &off},
+		{name: "--compress on loopback", host: "unix:///x.sock", flag: &on, want: true},
 		{name: "env off", host: "tcp://10.1.2.3:2376", env: map[string]string{"MYBUILD_COMPRESS": "0"}},
 		{name: "env on", host: "unix:///x.sock", env: map[string]string{"MYBUILD_COMPRESS": "1"}, want: true},
-		{name: "flag over env", host: "unix:///x.sock", env: map[string]string{"MYBUILD_COMPRESS": "1"}, args: []string{"--compress=false"}},
+		{name: "flag over env", host: "unix:///x.sock", env: map[string]string{"MYBUILD_COMPRESS": "1"}, flag: &off},
 		{name: "bad env", host: "unix:///x.sock", env: map[string]string{"MYBUILD_COMPRESS": "maybe"},
 			err: `invalid MYBUILD_COMPRESS "maybe": want 1 (always compress) or 0 (only with --compress)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			o, err := parse(t, tt.env, append(tt.args, ".")...)
-			if err != nil {
-				t.Fatal(err)
+			o := &run{Request: &build.Request{Getenv: func(k string) string { return tt.env[k] }}}
+			if tt.flag != nil {
+				o.Classic.Compress, o.Classic.CompressSet, o.compress = *tt.flag, true, *tt.flag
 			}
-			err = chooseCompression(o, func() bool { return isRemote(context.Background(), tt.host) })
+			err := o.chooseCompression(func() bool { return isRemote(context.Background(), tt.host) })
 			if tt.err != "" {
 				if err == nil || err.Error() != tt.err {
 					t.Fatalf("error = %v, want %q", err, tt.err)
@@ -52,8 +55,8 @@ func TestChooseCompression(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if o.Compress != tt.want || o.autoCompress != tt.auto {
-				t.Errorf("Compress, auto = %v, %v; want %v, %v", o.Compress, o.autoCompress, tt.want, tt.auto)
+			if o.compress != tt.want || o.autoCompress != tt.auto {
+				t.Errorf("Compress, auto = %v, %v; want %v, %v", o.compress, o.autoCompress, tt.want, tt.auto)
 			}
 		})
 	}
@@ -80,8 +83,8 @@ func TestCompressedKeepsCompressedInput(t *testing.T) {
 		{name: "flag, gzip input", in: gz.Bytes(), wantGzipped: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			o := &BuildOptions{Compress: true, autoCompress: tt.auto}
-			got, err := io.ReadAll(compressed(o, io.NopCloser(bytes.NewReader(tt.in)), true))
+			o := &run{compress: true, autoCompress: tt.auto}
+			got, err := io.ReadAll(o.compressed(io.NopCloser(bytes.NewReader(tt.in)), true))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -91,9 +91,9 @@ func RemoteNode(name, endpoint string, platforms []ocispecs.Platform, driverOpts
 		tlsCfg = &t
 	}
 	n.Dial = func(ctx context.Context) (*client.Client, error) {
-		opts := []client.ClientOpt{client.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+		opts := append(n.keepaliveOpts(), client.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
 			return dialRemote(ctx, endpoint, tlsCfg)
-		})}
+		}))
 		authority := ""
 		if tlsCfg != nil {
 			authority = tlsCfg.serverName

@@ -1,4 +1,4 @@
-package cli
+package buildkit
 
 import "runtime/debug"
 

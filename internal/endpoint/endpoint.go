@@ -1,10 +1,16 @@
-package cli
+// Package endpoint decides which docker daemon a build talks to and how, as
+// docker does: --context, -H, DOCKER_HOST, DOCKER_CONTEXT, config.json's
+// currentContext, then the default socket; TLS from the --tls* flags or the
+// context store; ssh:// and fd:// dialers; headers, API version and the
+// bound on a daemon that stops answering.
+package endpoint
 
 import (
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -14,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mybuild/mybuild/internal/dockerlog"
 	"github.com/mybuild/mybuild/pkg/dockerconfig"
 	"github.com/mybuild/mybuild/pkg/dockercontext"
 	"github.com/mybuild/mybuild/pkg/engine"
@@ -25,39 +32,81 @@ func endpointError(err error) error {
 	return fmt.Errorf("Failed to initialize: unable to resolve docker endpoint: %w", err)
 }
 
-// engineConfig decides which daemon to talk to and how, as docker does:
+// Options are docker's global flags that choose the daemon, and where the
+// rest comes from.
+type Options struct {
+	Hosts     []string // -H
+	Context   string   // --context
+	ConfigDir string   // --config
+	Debug     bool     // -D
+	LogLevel  string
+	TLS       bool
+	TLSVerify bool
+	TLSCACert string
+	TLSCert   string
+	TLSKey    string
+	// The --tlsverify, --tlscert and --tlskey flags were given (their
+	// defaults come from the environment).
+	TLSVerifySet bool
+	TLSCertSet   bool
+	TLSKeySet    bool
+
+	Getenv func(string) string
+	// Stderr takes the endpoint's warnings and -D's request log.
+	Stderr io.Writer
+}
+
+// ContextName is the docker context in use, "default" when -H, DOCKER_HOST
+// or nothing names the daemon.
+func ContextName(o Options, cfg *dockerconfig.Config) string {
+	return dockercontext.ContextName(o.inputs(cfg))
+}
+
+func (o Options) inputs(cfg *dockerconfig.Config) dockercontext.Inputs {
+	return dockercontext.Inputs{
+		ConfigDir:      o.ConfigDir,
+		ContextFlag:    o.Context,
+		Hosts:          o.Hosts,
+		Env:            o.Getenv,
+		CurrentContext: cfg.CurrentContext(),
+	}
+}
+
+// New returns a client of the daemon o names (see Resolve).
+func New(o Options, cfg *dockerconfig.Config) (*engine.Client, error) {
+	ec, err := Resolve(o, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return engine.New(ec)
+}
+
+// Resolve decides which daemon to talk to and how, as docker does:
 // --context, else -H, else DOCKER_HOST, else DOCKER_CONTEXT, else
 // config.json's currentContext, else the default socket. The default context
 // takes TLS from the --tls* flags and DOCKER_TLS*/DOCKER_CERT_PATH; a named
 // one from the context store.
-func engineConfig(o *BuildOptions, cfg *dockerconfig.Config) (engine.Config, error) {
-	g := o.Global
-	ep, err := dockercontext.Resolve(dockercontext.Inputs{
-		ConfigDir:      g.ConfigDir,
-		ContextFlag:    g.Context,
-		Hosts:          g.Hosts,
-		Env:            o.Getenv,
-		CurrentContext: cfg.CurrentContext(),
-	})
+func Resolve(g Options, cfg *dockerconfig.Config) (engine.Config, error) {
+	ep, err := dockercontext.Resolve(g.inputs(cfg))
 	if err != nil {
 		return engine.Config{}, errors.New(dockercontext.ResolveErrorMessage(err))
 	}
 	for _, w := range ep.Warnings {
-		logWarning(o.IO.ErrOut, w)
+		dockerlog.Warn(g.Stderr, w)
 	}
-	timeout, err := daemonTimeout(o.Getenv("MYBUILD_TIMEOUT"))
+	timeout, err := DaemonTimeout(g.Getenv("MYBUILD_TIMEOUT"))
 	if err != nil {
 		return engine.Config{}, err
 	}
-	ec := engine.Config{APIVersion: o.Getenv("DOCKER_API_VERSION"), Timeout: timeout}
+	ec := engine.Config{APIVersion: g.Getenv("DOCKER_API_VERSION"), Timeout: timeout}
 	if lvl := strings.ToLower(g.LogLevel); g.Debug || lvl == "debug" || lvl == "trace" { // logrus levels ignore case
-		ec.Debug = o.IO.ErrOut
+		ec.Debug = g.Stderr
 	}
-	if ec.Headers, err = customHeaders(o.Getenv("DOCKER_CUSTOM_HEADERS"), cfg.Headers()); err != nil {
+	if ec.Headers, err = customHeaders(g.Getenv("DOCKER_CUSTOM_HEADERS"), cfg.Headers()); err != nil {
 		return engine.Config{}, err
 	}
 	if ep.ContextName == dockercontext.DefaultContextName {
-		useTLS := g.TLS || g.TLSVerify || g.tlsVerifySet
+		useTLS := g.TLS || g.TLSVerify || g.TLSVerifySet
 		if ec.Host, err = engine.ParseHost(useTLS, ep.Host); err != nil {
 			return engine.Config{}, endpointError(err)
 		}
@@ -127,12 +176,12 @@ func fdDialer(num string) (func(context.Context) (net.Conn, error), error) {
 // certificate and key are dropped when absent), then used as a named
 // context's TLS data would be: only a tcp host gets a configuration, and
 // --tls without --tlsverify skips verification.
-func defaultContextTLS(g GlobalOptions, host string) (*tls.Config, error) {
+func defaultContextTLS(g Options, host string) (*tls.Config, error) {
 	certFile, keyFile := g.TLSCert, g.TLSKey
-	if !g.tlsCertSet && !exists(certFile) {
+	if !g.TLSCertSet && !exists(certFile) {
 		certFile = ""
 	}
-	if !g.tlsKeySet && !exists(keyFile) {
+	if !g.TLSKeySet && !exists(keyFile) {
 		keyFile = ""
 	}
 	ep := dockercontext.Endpoint{Host: host, SkipTLSVerify: !g.TLSVerify}
@@ -157,15 +206,15 @@ func defaultContextTLS(g GlobalOptions, host string) (*tls.Config, error) {
 	return c, nil
 }
 
-// defaultTimeout bounds the wait on a daemon that accepted the connection
+// DefaultTimeout bounds the wait on a daemon that accepted the connection
 // but stopped answering (docker waits forever).
-const defaultTimeout = 30 * time.Second
+const DefaultTimeout = 30 * time.Second
 
-// daemonTimeout reads MYBUILD_TIMEOUT: a Go duration ("90s", "2m") or
+// DaemonTimeout reads MYBUILD_TIMEOUT: a Go duration ("90s", "2m") or
 // seconds; 0 waits forever.
-func daemonTimeout(v string) (time.Duration, error) {
+func DaemonTimeout(v string) (time.Duration, error) {
 	if v == "" {
-		return defaultTimeout, nil
+		return DefaultTimeout, nil
 	}
 	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
 		return time.Duration(n) * time.Second, nil

@@ -1,4 +1,4 @@
-package cli
+package classic
 
 import (
 	"context"
@@ -8,23 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/sirupsen/logrus"
 )
-
-// newLogger is mybuild's one logger, for its own problems and pkg/auth's:
-// docker's (logrus) on the command's stderr w, in the text format docker
-// prints on a terminal too: time="…" level=warning msg="…".
-func newLogger(w io.Writer) *logrus.Logger {
-	l := logrus.New()
-	l.Out = w
-	l.Formatter = &logrus.TextFormatter{DisableColors: true}
-	return l
-}
-
-// logError and logWarning print a non-fatal problem through the logger.
-func logError(w io.Writer, msg string)   { newLogger(w).Error(msg) }
-func logWarning(w io.Writer, msg string) { newLogger(w).Warn(msg) }
 
 // warnPlainCredentials warns once when registry credentials would travel
 // over plain TCP to a host that is not this machine: X-Registry-Config

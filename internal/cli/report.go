@@ -1,0 +1,264 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/mybuild/mybuild/internal/atomicfile"
+	"github.com/mybuild/mybuild/internal/build"
+	"github.com/mybuild/mybuild/pkg/buildreport"
+)
+
+// reportOptions are mybuild's --report and --report-file.
+type reportOptions struct {
+	format string // "", "text" or "json"
+	file   string
+}
+
+func addReportFlags(fl *pflag.FlagSet, r *reportOptions, getenv func(string) string) {
+	fl.StringVar(&r.format, "report", getenv("MYBUILD_REPORT"), `Print a build report on stderr at the end: "text" (what changed, why the cache missed, what was slow) or "json"`)
+	fl.Lookup("report").NoOptDefVal = "text"
+	fl.StringVar(&r.file, "report-file", "", "Write the build report as JSON to a file")
+	for _, n := range []string{"report", "report-file"} {
+		_ = fl.SetAnnotation(n, "mybuild", []string{"true"})
+	}
+}
+
+// check normalises --report (MYBUILD_REPORT=1 is text) and refuses what
+// it cannot print.
+func (r *reportOptions) check() error {
+	switch strings.ToLower(r.format) {
+	case "1", "true", "text":
+		r.format = "text"
+	case "0", "false", "":
+		r.format = ""
+	case "json", "off":
+		r.format = strings.ToLower(r.format)
+	default:
+		return flagError(fmt.Errorf("invalid argument %q for \"--report\" flag: want text, json or off", r.format))
+	}
+	return nil
+}
+
+// buildWithReport runs the build and, for a local directory context,
+// keeps its record (MYBUILD_REPORT=off keeps none) and prints the report
+// asked for. The record or the report failing never fails the build.
+func buildWithReport(ctx context.Context, b build.Builder, req *build.Request, kind string, r reportOptions) error {
+	rec := openRecord(req, kind, r)
+	if rec == nil {
+		_, err := b.Build(ctx, req)
+		return err
+	}
+	req.OnContextFile = func(f build.ContextFile) {
+		rec.Add(buildreport.File{Path: f.Path, Size: f.Size, Mode: f.Mode, ModTime: f.ModTime.UnixNano(), UID: f.UID, GID: f.GID})
+	}
+	started := time.Now()
+	res, err := b.Build(ctx, req)
+	if res == nil {
+		rec.Abort()
+		return err
+	}
+	rep, rerr := rec.Finish(reportInput(req, res, err, kind, started))
+	if rerr != nil {
+		return err
+	}
+	if werr := r.write(req, rep); werr != nil {
+		fmt.Fprintf(req.IO.ErrOut, "WARNING: build report: %v\n", werr)
+	}
+	return err
+}
+
+// openRecord starts the record of a build of a local directory, nil when
+// there is none to keep.
+func openRecord(req *build.Request, kind string, r reportOptions) *buildreport.Recorder {
+	if r.format == "off" || req.ContextPath == "-" {
+		return nil
+	}
+	if fi, err := os.Stat(req.ContextPath); err != nil || !fi.IsDir() {
+		return nil
+	}
+	store, err := buildreport.DefaultStore(req.Getenv)
+	if err != nil {
+		return nil
+	}
+	builder := kind
+	if req.Daemon != nil && req.Daemon.Client != nil {
+		builder += " " + req.Daemon.Client.Host()
+	}
+	if kind == "buildkit" {
+		builder += " " + req.BuildKit.Builder
+	}
+	rec, err := store.Open(buildreport.Identity{ContextDir: req.ContextPath, Dockerfile: req.DockerfilePath, Builder: builder})
+	if err != nil {
+		return nil
+	}
+	return rec
+}
+
+// write prints the report asked for on stderr (in a folded group on CI),
+// appends it to GitHub's step summary, and writes --report-file.
+func (r reportOptions) write(req *build.Request, rep *buildreport.Report) error {
+	if r.file != "" {
+		if err := writeReportFile(r.file, rep); err != nil {
+			return err
+		}
+	}
+	format := r.format
+	if format == "" && liveView(req) {
+		format = "text" // below the live view, which no log keeps
+	}
+	if format == "" || format == "off" {
+		return nil
+	}
+	w := req.IO.ErrOut
+	ci := buildreport.DetectCI(req.Getenv)
+	if g := ci.GroupStart("mybuild build report", time.Now()); g != "" {
+		fmt.Fprintln(w, g)
+		defer fmt.Fprintln(w, ci.GroupEnd("mybuild build report", time.Now()))
+	}
+	if ci.Kind == buildreport.GitHub && ci.Summary != "" {
+		if err := ci.AppendSummary(rep); err != nil {
+			return err
+		}
+	}
+	if format == "json" {
+		return buildreport.WriteJSON(w, rep)
+	}
+	color := req.IO.IsStdoutTTY() && req.Getenv("NO_COLOR") == "" && req.Getenv("TERM") != "dumb"
+	return buildreport.WriteText(w, rep, buildreport.TextOptions{Width: req.IO.TerminalWidth(), Color: color})
+}
+
+// liveView says the build's output is the live view of a terminal rather
+// than a log (plain output stays byte-identical to docker's).
+func liveView(req *build.Request) bool {
+	if req.Quiet {
+		return false
+	}
+	switch req.Progress {
+	case "tty":
+		return true
+	case "", "auto":
+		return req.IO.IsStdoutTTY()
+	}
+	return false
+}
+
+// writeReportFile writes the JSON report whole or not at all, as
+// --metadata-file is written.
+func writeReportFile(name string, rep *buildreport.Report) error {
+	var b bytes.Buffer
+	if err := buildreport.WriteJSON(&b, rep); err != nil {
+		return err
+	}
+	return atomicfile.Write(name, b.Bytes(), 0o644)
+}
+
+// reportInput is what the report knows of the build: the request's
+// inputs and the result's steps.
+func reportInput(req *build.Request, res *build.Result, err error, kind string, started time.Time) buildreport.Build {
+	if !res.Started.IsZero() {
+		started = res.Started
+	}
+	end := res.Finished
+	if end.IsZero() {
+		end = time.Now()
+	}
+	b := buildreport.Build{
+		Builder: kind, Started: started, Duration: end.Sub(started),
+		Args: buildArgs(req.BuildArgs, req.LookupEnv), Target: req.Target, Platforms: req.Platforms,
+		NoCache: req.NoCache, NoCacheFilter: req.BuildKit.NoCacheFilter,
+		Bases:     map[string]string{},
+		BytesSent: res.ContextBytes, FilesSent: res.ContextFiles,
+	}
+	if err != nil {
+		b.Error = err.Error()
+	}
+	if kind == "classic" {
+		b.Steps = classicSteps(res.Steps, b.Bases)
+	} else {
+		b.Steps = buildkitSteps(res.Steps, b.Bases)
+	}
+	return b
+}
+
+// buildArgs are the --build-arg values as the build took them (KEY alone
+// takes the environment's value).
+func buildArgs(in []string, lookupEnv func(string) (string, bool)) map[string]string {
+	out := map[string]string{}
+	for _, a := range in {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			v, _ = lookupEnv(k)
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// fromLine is a FROM instruction: its image and its AS name.
+var fromLine = regexp.MustCompile(`(?i)^FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?`)
+
+// classicSteps are the stream's steps; each FROM starts a stage, its
+// image ID is the base the stage resolved to.
+func classicSteps(in []build.Step, bases map[string]string) []buildreport.Step {
+	out := make([]buildreport.Step, 0, len(in))
+	stage, stages := "", 0
+	for _, s := range in {
+		if m := fromLine.FindStringSubmatch(s.Name); m != nil {
+			stage = strconv.Itoa(stages)
+			if m[2] != "" {
+				stage = m[2]
+			}
+			stages++
+			if s.Output != "" {
+				bases[m[1]] = s.Output
+			}
+		}
+		out = append(out, reportStep(s, stage, s.Name))
+	}
+	return out
+}
+
+// vertexName is a Dockerfile step's vertex: "[stage-1 2/3] COPY . /app",
+// "[2/3] RUN make" (a single stage), "[base 1/2] FROM …@sha256:…".
+var vertexName = regexp.MustCompile(`^\[(?:(\S+) )?\d+/\d+\] (.*)$`)
+
+// buildkitSteps are the solve's Dockerfile steps (internal vertexes,
+// exports and loads left out); a FROM's vertex names the digest it
+// resolved to.
+func buildkitSteps(in []build.Step, bases map[string]string) []buildreport.Step {
+	var out []buildreport.Step
+	for _, s := range in {
+		m := vertexName.FindStringSubmatch(s.Name)
+		if m == nil {
+			continue
+		}
+		stage, text := strings.TrimPrefix(m[1], "stage-"), m[2]
+		if stage == "" {
+			stage = "0"
+		}
+		if f := fromLine.FindStringSubmatch(text); f != nil {
+			if ref, dgst, ok := strings.Cut(f[1], "@"); ok {
+				bases[ref] = dgst
+			}
+		}
+		out = append(out, reportStep(s, stage, text))
+	}
+	return out
+}
+
+func reportStep(s build.Step, stage, text string) buildreport.Step {
+	st := buildreport.Step{Stage: stage, Text: text, Cached: s.Cached, Started: s.Started, Error: s.Error, Log: s.Log}
+	if !s.Started.IsZero() && !s.Completed.IsZero() {
+		st.Duration = s.Completed.Sub(s.Started)
+	}
+	return st
+}
