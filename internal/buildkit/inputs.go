@@ -192,8 +192,14 @@ func (o *options) namedContextInputs(in *inputs, so *client.SolveOpt, caps map[s
 			_ = gitQueryCaps(v, "context:"+k, caps)
 			continue
 		}
-		if strings.HasPrefix(v, "oci-layout://") {
-			return errors.Errorf("named context %s: oci-layout:// contexts are not supported by mybuild yet", k)
+		if ref, ok, err := parseOCILayout(v); ok {
+			if err != nil {
+				return err
+			}
+			if err := ociLayoutContext(k, v, ref, so); err != nil {
+				return err
+			}
+			continue
 		}
 		st, err := os.Stat(v)
 		if err != nil {

@@ -3,11 +3,14 @@ package buildkit
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/mybuild/mybuild/internal/build"
+	"github.com/mybuild/mybuild/internal/endpoint"
 	"github.com/mybuild/mybuild/pkg/buildxstore"
 	"github.com/mybuild/mybuild/pkg/dockerconfig"
 	"github.com/mybuild/mybuild/pkg/dockercontext"
@@ -75,7 +78,17 @@ func resolveInstance(req *build.Request) (*Instance, error) {
 		}
 		return dockerInstance(ctxName, d.Client, cfg.BuildKitProxies(d.Client.Host())), nil
 	}
-	return storeInstance(ng, d.Client, cfg.BuildKitProxies(d.Client.Host()))
+	nodeAPI := func(ep string) (*engine.Client, error) {
+		switch {
+		case ep == "" || ep == d.Client.Host() || ep == ctxName:
+			return d.Client, nil
+		case strings.Contains(ep, "://"):
+			return engine.New(engine.Config{Host: ep})
+		}
+		// Another docker context, as buildx's dockerutil.NewClientAPI.
+		return endpoint.New(endpoint.Options{Context: ep, Getenv: req.Getenv, Stderr: io.Discard}, cfg)
+	}
+	return storeInstance(ng, d.Client, nodeAPI, cfg.BuildKitProxies(d.Client.Host()))
 }
 
 // unreachable is a daemon that did not answer the ping, in the words of
@@ -98,15 +111,25 @@ func unreachable(pingErr error) error {
 }
 
 // storeInstance makes a builder instance of buildx's store; its nodes load
-// images into daemon, the docker daemon mybuild talks to.
-func storeInstance(ng *buildxstore.NodeGroup, daemon *engine.Client, proxies map[string]string) (*Instance, error) {
-	if ng.Driver != "remote" {
-		return nil, fmt.Errorf("builder %q uses the %s driver, which mybuild does not support (it supports buildx's docker and remote drivers)", ng.Name, ng.Driver)
+// images into daemon, the docker daemon mybuild talks to. nodeAPI is the
+// daemon a docker-container node's endpoint names.
+func storeInstance(ng *buildxstore.NodeGroup, daemon *engine.Client, nodeAPI func(string) (*engine.Client, error), proxies map[string]string) (*Instance, error) {
+	if ng.Driver != "remote" && ng.Driver != "docker-container" {
+		return nil, fmt.Errorf("builder %q uses the %s driver, which mybuild does not support (it supports buildx's docker, docker-container and remote drivers)", ng.Name, ng.Driver)
 	}
 	b := &Instance{Name: ng.Name, Driver: ng.Driver}
 	var firstErr error
 	for _, sn := range ng.Nodes {
-		n, err := RemoteNode(sn.Name, sn.Endpoint, sn.Platforms, sn.DriverOpts, sn.BuildkitdFlags, sn.Files)
+		var n *Node
+		var err error
+		if ng.Driver == "remote" {
+			n, err = RemoteNode(sn.Name, sn.Endpoint, sn.Platforms, sn.DriverOpts, sn.BuildkitdFlags, sn.Files)
+		} else {
+			var api *engine.Client
+			if api, err = nodeAPI(sn.Endpoint); err == nil {
+				n, err = ContainerNode(api, sn.Name, sn.Platforms, sn.DriverOpts, sn.BuildkitdFlags, sn.Files)
+			}
+		}
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err

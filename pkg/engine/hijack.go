@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -62,14 +63,27 @@ func (c *Client) Dial(ctx context.Context) (net.Conn, error) {
 // does for /grpc and /session. meta becomes request headers.
 func (c *Client) Hijack(ctx context.Context, p, proto string, meta map[string][]string) (net.Conn, error) {
 	// As docker's DialHijack: the path is not versioned.
+	return c.hijack(ctx, pathpkg.Join("/", c.basePath, p), proto, nil, meta)
+}
+
+// hijack posts body (JSON, if any) to the path p and takes the connection
+// over once the daemon switched to proto.
+func (c *Client) hijack(ctx context.Context, p, proto string, body []byte, meta map[string][]string) (net.Conn, error) {
 	host := c.addr
 	if c.proto != "tcp" {
 		host = dummyHost
 	}
-	u := &url.URL{Scheme: c.scheme, Host: host, Path: pathpkg.Join("/", c.basePath, p)}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), nil)
+	u := &url.URL{Scheme: c.scheme, Host: host, Path: p}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), rd)
 	if err != nil {
 		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	switch c.proto {
 	case "tcp":

@@ -171,36 +171,49 @@ func TestBuilders(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			need(t, tc.daemons...)
-			ctxDir := t.TempDir()
-			if err := testbed.WriteFiles(ctxDir, tc.files); err != nil {
-				t.Fatal(err)
-			}
+			ctxDir := writeFiles(t, tc.files)
 			ref := runClient(t, tc, ctxDir, "ref")
 			cand := runClient(t, tc, ctxDir, "cand")
 			if tc.differs != nil {
 				tc.differs(t, ref, cand)
 				return
 			}
-			if ref.Code != cand.Code {
-				t.Errorf("exit code: docker %d, mybuild %d", ref.Code, cand.Code)
-			}
-			if diff := cmp.Diff(ref.Stdout, cand.Stdout); diff != "" {
-				t.Errorf("stdout (-docker +mybuild):\n%s", diff)
-			}
-			if diff := cmp.Diff(testbed.ParsePlain(ref.Stderr), testbed.ParsePlain(cand.Stderr)); diff != "" {
-				t.Errorf("progress (-docker +mybuild):\n%s", diff)
-			}
-			if diff := cmp.Diff(ref.artifact, cand.artifact); diff != "" {
-				t.Errorf("what the build left (-docker +mybuild):\n%s", diff)
-			}
-			if t.Failed() {
-				if ref.artifact != cand.artifact {
-					t.Logf("docker left:\n%s\nmybuild left:\n%s", ref.artifact, cand.artifact)
-				}
-				t.Logf("docker: exit %d\n%s", ref.Code, ref.Stderr)
-				t.Logf("mybuild: exit %d\n%s", cand.Code, cand.Stderr)
-			}
+			compareRuns(t, ref, cand)
 		})
+	}
+}
+
+// writeFiles makes a build context of files.
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	ctxDir := t.TempDir()
+	if err := testbed.WriteFiles(ctxDir, files); err != nil {
+		t.Fatal(err)
+	}
+	return ctxDir
+}
+
+// compareRuns compares what the two clients printed, exited with and left.
+func compareRuns(t *testing.T, ref, cand run) {
+	t.Helper()
+	if ref.Code != cand.Code {
+		t.Errorf("exit code: docker %d, mybuild %d", ref.Code, cand.Code)
+	}
+	if diff := cmp.Diff(ref.Stdout, cand.Stdout); diff != "" {
+		t.Errorf("stdout (-docker +mybuild):\n%s", diff)
+	}
+	if diff := cmp.Diff(testbed.ParsePlain(ref.Stderr), testbed.ParsePlain(cand.Stderr)); diff != "" {
+		t.Errorf("progress (-docker +mybuild):\n%s", diff)
+	}
+	if diff := cmp.Diff(ref.artifact, cand.artifact); diff != "" {
+		t.Errorf("what the build left (-docker +mybuild):\n%s", diff)
+	}
+	if t.Failed() {
+		if ref.artifact != cand.artifact {
+			t.Logf("docker left:\n%s\nmybuild left:\n%s", ref.artifact, cand.artifact)
+		}
+		t.Logf("docker: exit %d\n%s", ref.Code, ref.Stderr)
+		t.Logf("mybuild: exit %d\n%s", cand.Code, cand.Stderr)
 	}
 }
 
