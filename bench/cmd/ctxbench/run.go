@@ -176,6 +176,7 @@ type runFlags struct {
 	jsonOut  string
 	timeout  time.Duration
 	baseline bool
+	report   bool // -modes report: the report scenario (report.go)
 }
 
 func cmdRun(args []string) error {
@@ -186,7 +187,7 @@ func cmdRun(args []string) error {
 	fs.StringVar(&f.mybuild, "mybuild", "", "mybuild binary (default: go build ./cmd/mybuild from the current directory into a temp dir)")
 	fs.StringVar(&f.docker, "docker", "/usr/local/bin/docker", "docker CLI binary (run with DOCKER_BUILDKIT=0)")
 	fs.StringVar(&f.work, "work", defaultWork(), "directory holding generated contexts")
-	modes := fs.String("modes", "plain,compress", "comma-separated modes: plain, compress")
+	modes := fs.String("modes", "plain,compress", "comma-separated modes: plain, compress, report (what mybuild's build record and report cost)")
 	fs.BoolVar(&f.flat, "flat", false, "also run mybuild at -scale and 4×-scale and check that its peak RSS is flat")
 	fs.BoolVar(&f.compare, "compare", true, "run the docker vs mybuild comparison (-compare=false with -flat runs only the flatness check)")
 	fs.StringVar(&f.jsonOut, "json", "", "also write every sample as JSON to this file")
@@ -203,12 +204,14 @@ func cmdRun(args []string) error {
 		switch m {
 		case "plain", "compress":
 			f.modes = append(f.modes, m)
+		case "report":
+			f.report = true
 		case "":
 		default:
-			return fmt.Errorf("unknown mode %q (want plain or compress)", m)
+			return fmt.Errorf("unknown mode %q (want plain, compress or report)", m)
 		}
 	}
-	if len(f.modes) == 0 || f.runs < 1 || f.scale <= 0 {
+	if (len(f.modes) == 0 && !f.report) || f.runs < 1 || f.scale <= 0 {
 		return errors.New("need at least one mode, -runs ≥ 1 and -scale > 0")
 	}
 	if !f.compare && !f.flat {
@@ -294,12 +297,23 @@ func cmdRun(args []string) error {
 	fmt.Fprintf(out, "docker:  %s (%s)\nmybuild: %s (%s)\n", f.docker, version(f.docker, env, "--version"), f.mybuild, version(f.mybuild, env, "--version"))
 
 	var checks []check
-	if f.compare {
+	if f.compare && len(f.modes) > 0 {
 		ctxDir, st, err := ensureContext(f.work, f.scale, logf)
 		if err != nil {
 			return err
 		}
 		c, err := rn.compare(out, f, ctxDir, st, docker, mybuild, baseline)
+		if err != nil {
+			return err
+		}
+		checks = append(checks, c...)
+	}
+	if f.report {
+		ctxDir, _, err := ensureContext(f.work, f.scale, logf)
+		if err != nil {
+			return err
+		}
+		c, err := rn.reportCost(out, f, ctxDir, f.mybuild)
 		if err != nil {
 			return err
 		}
