@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -19,6 +18,7 @@ import (
 type loadBuild struct {
 	id, out string
 	p       *proc
+	rss     func() float64
 }
 
 func loadContext(t *testing.T, cacheID, id string) string {
@@ -33,11 +33,42 @@ func loadContext(t *testing.T, cacheID, id string) string {
 	})
 }
 
-// maxRSS is a finished client's peak resident set in MiB (its own or a
-// child's, buildx's plugin under docker).
-func (p *proc) maxRSS() float64 {
-	if ru, ok := p.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		return float64(ru.Maxrss) / 1024
+// watchRSS samples the peak resident set (VmHWM, in MiB) of p and its
+// children (buildx's plugin under docker) every 10 ms until p exits, and
+// returns a func giving it after. Rusage's Maxrss would not do: exec
+// keeps in it the RSS of the test binary, whose memory the child shared
+// until then.
+func watchRSS(p *proc) func() float64 {
+	var peak float64
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		pid := strconv.Itoa(p.cmd.Process.Pid)
+		for {
+			pids := []string{pid}
+			if b, err := os.ReadFile("/proc/" + pid + "/task/" + pid + "/children"); err == nil {
+				pids = append(pids, strings.Fields(string(b))...)
+			}
+			for _, q := range pids {
+				peak = max(peak, vmHWM(q))
+			}
+			select {
+			case <-p.done:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	return func() float64 { <-stopped; return peak }
+}
+
+func vmHWM(pid string) float64 {
+	b, _ := os.ReadFile("/proc/" + pid + "/status")
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" {
+			kb, _ := strconv.Atoi(f[1])
+			return float64(kb) / 1024
+		}
 	}
 	return 0
 }
@@ -52,6 +83,7 @@ func runLoad(t *testing.T, c client, n int, env []string, args ...string) (singl
 		b.out = filepath.Join(t.TempDir(), "out")
 		a := append(append([]string{}, args...), "--network", "none", "--progress", "plain", "-o", "type=local,dest="+b.out, ".")
 		b.p = c.start(t, loadContext(t, cacheID, b.id), env, a...)
+		b.rss = watchRSS(b.p)
 		return b
 	}
 	check := func(b loadBuild) (outcome, float64) {
@@ -69,7 +101,7 @@ func runLoad(t *testing.T, c client, n int, env []string, args ...string) (singl
 		if left := filesUnder(b.out); len(left) != 2 {
 			wrong = append(wrong, fmt.Sprintf("%s: output %v", b.id, left))
 		}
-		return o, b.p.maxRSS()
+		return o, b.rss()
 	}
 	_, single = check(start(0))
 	var bs []loadBuild
