@@ -3,6 +3,7 @@ package buildkit
 import (
 	"bytes"
 	"fmt"
+	"log"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -57,8 +58,24 @@ func routeLibraryLogs(l *deferredLog) (restore func()) {
 	out, f := std.Out, std.Formatter
 	std.SetOutput(logWriter{l})
 	std.SetFormatter(buildxFormatter{})
+	// The session's HTTP/2 server logs through the standard logger when
+	// the daemon drops a connection ("http2: server connection error …
+	// PROTOCOL_ERROR"): a debug line, not a line in the build's output.
+	stdOut, stdFlags := log.Writer(), log.Flags()
+	log.SetOutput(debugLog{})
+	log.SetFlags(0)
 	return func() {
 		std.SetOutput(out)
 		std.SetFormatter(f)
+		log.SetOutput(stdOut)
+		log.SetFlags(stdFlags)
 	}
+}
+
+// debugLog sends the standard logger's lines to logrus at debug level.
+type debugLog struct{}
+
+func (debugLog) Write(p []byte) (int, error) {
+	logrus.Debug(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
