@@ -15,6 +15,9 @@ func TestRouteLibraryLogs(t *testing.T) {
 	var out bytes.Buffer
 	l := &deferredLog{w: &out}
 	orig := log.Writer()
+	defer log.SetOutput(orig)
+	var terminal bytes.Buffer // where the standard logger wrote before
+	log.SetOutput(&terminal)
 	restore := routeLibraryLogs(l)
 	logrus.Warn("cache export failed")
 	log.Print("http2: server connection error from localhost: connection error: PROTOCOL_ERROR")
@@ -23,7 +26,10 @@ func TestRouteLibraryLogs(t *testing.T) {
 	if got, want := out.String(), "WARNING: cache export failed\n"; got != want {
 		t.Errorf("the build's log = %q, want %q", got, want)
 	}
-	if log.Writer() != orig {
+	if terminal.Len() != 0 {
+		t.Errorf("the standard logger printed %q during the build", terminal.String())
+	}
+	if log.Writer() != &terminal {
 		t.Error("the standard logger's output was not restored")
 	}
 }
