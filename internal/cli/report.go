@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -21,12 +22,17 @@ import (
 type reportOptions struct {
 	format string // "", "text" or "json"
 	file   string
+	flags  *pflag.FlagSet // tells --report from MYBUILD_REPORT
+	// noRecord: MYBUILD_REPORT=off with --report-file, whose file is
+	// written without a record to compare with or to keep.
+	noRecord bool
 }
 
 func addReportFlags(fl *pflag.FlagSet, r *reportOptions, getenv func(string) string) {
 	fl.StringVar(&r.format, "report", getenv("MYBUILD_REPORT"), `Print a build report on stderr at the end: "text" (what changed, why the cache missed, what was slow) or "json"`)
 	fl.Lookup("report").NoOptDefVal = "text"
 	fl.StringVar(&r.file, "report-file", "", "Write the build report as JSON to a file")
+	r.flags = fl
 	for _, n := range []string{"report", "report-file"} {
 		_ = fl.SetAnnotation(n, "mybuild", []string{"true"})
 	}
@@ -45,6 +51,14 @@ func (r *reportOptions) check() error {
 	default:
 		return flagError(fmt.Errorf("invalid argument %q for \"--report\" flag: want text, json or off", r.format))
 	}
+	if r.format == "off" && r.file != "" {
+		// Both flags contradict each other; the variable is only a
+		// default, which the explicit --report-file overrides.
+		if r.flags != nil && r.flags.Changed("report") {
+			return flagError(errors.New("conflicting options: --report=off and --report-file"))
+		}
+		r.format, r.noRecord = "", true
+	}
 	return nil
 }
 
@@ -52,6 +66,17 @@ func (r *reportOptions) check() error {
 // keeps its record (MYBUILD_REPORT=off keeps none) and prints the report
 // asked for. The record or the report failing never fails the build.
 func buildWithReport(ctx context.Context, b build.Builder, req *build.Request, kind string, r reportOptions) error {
+	if r.noRecord {
+		started := time.Now()
+		res, err := b.Build(ctx, req)
+		if res != nil {
+			rep := buildreport.NewReport(reportInput(req, res, err, kind, started))
+			if werr := r.write(req, rep); werr != nil {
+				fmt.Fprintf(req.IO.ErrOut, "WARNING: build report: %v\n", werr)
+			}
+		}
+		return err
+	}
 	rec := openRecord(req, kind, r)
 	if rec == nil {
 		_, err := b.Build(ctx, req)

@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -8,6 +11,7 @@ import (
 
 	"github.com/mybuild/mybuild/internal/build"
 	"github.com/mybuild/mybuild/pkg/buildreport"
+	"github.com/mybuild/mybuild/pkg/engine/enginetest"
 )
 
 // A FROM's vertex names its digest only when the image was resolved: the
@@ -27,5 +31,80 @@ func TestBuildKitStepsFrom(t *testing.T) {
 		if strings.Contains(name, "@") && bases["docker.io/library/busybox:latest"] != dgst {
 			t.Errorf("%s: bases %v", name, bases)
 		}
+	}
+}
+
+// TestReportFlagsAndEnv: MYBUILD_REPORT is a default that an explicit
+// --report-file overrides; --report=off with --report-file is a usage
+// error. Not parallel: runInProcess passes --config.
+func TestReportFlagsAndEnv(t *testing.T) {
+	type outcome struct {
+		Code       int
+		FirstLine  string // of stderr
+		Builds     int
+		FileSchema string // "" when no report file was written
+		HasChanges bool   // the file compares with an earlier record
+		Records    int    // .rec files kept under XDG_CACHE_HOME
+	}
+	for _, tc := range []struct {
+		name  string
+		env   string // MYBUILD_REPORT
+		args  []string
+		twice bool // build twice, the first time with no report flag
+		want  outcome
+	}{
+		{name: "--report-file alone", args: []string{"--report-file", "R"}, twice: true,
+			want: outcome{Builds: 2, FileSchema: "mybuild.report/v1", HasChanges: true, Records: 1}},
+		{name: "MYBUILD_REPORT=off keeps no record", env: "off",
+			want: outcome{Builds: 1}},
+		{name: "MYBUILD_REPORT=off with --report-file writes the file, keeps no record", env: "off", args: []string{"--report-file", "R"},
+			want: outcome{Builds: 1, FileSchema: "mybuild.report/v1"}},
+		{name: "--report=off with --report-file is refused", args: []string{"--report=off", "--report-file", "R"},
+			want: outcome{Code: 125, FirstLine: "conflicting options: --report=off and --report-file"}},
+		{name: "--report=off with --report-file is refused whatever MYBUILD_REPORT says", env: "json", args: []string{"--report-file", "R", "--report=off"},
+			want: outcome{Code: 125, FirstLine: "conflicting options: --report=off and --report-file"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := enginetest.New()
+			cache := t.TempDir()
+			file := filepath.Join(t.TempDir(), "report.json")
+			env := map[string]string{"DOCKER_HOST": serve(t, d, "unix"), "XDG_CACHE_HOME": cache}
+			if tc.env != "" {
+				env["MYBUILD_REPORT"] = tc.env
+			}
+			args := make([]string, len(tc.args))
+			for i, a := range tc.args {
+				args[i] = a
+				if a == "R" {
+					args[i] = file
+				}
+			}
+			ctxDir := buildContext(t, 0)
+			if tc.twice {
+				if r := runInProcess(t, map[string]string{"DOCKER_HOST": env["DOCKER_HOST"], "XDG_CACHE_HOME": cache}, ctxDir); r.code != 0 {
+					t.Fatalf("first build: %s", r)
+				}
+			}
+			r := runInProcess(t, env, append(args, ctxDir)...)
+			got := outcome{Code: r.code, Builds: len(d.Requests())}
+			if r.code != 0 {
+				got.FirstLine, _, _ = strings.Cut(r.stderr, "\n")
+			}
+			if raw, err := os.ReadFile(file); err == nil {
+				var rep struct {
+					Schema  string          `json:"schema"`
+					Changes json.RawMessage `json:"changes"`
+				}
+				if err := json.Unmarshal(raw, &rep); err != nil {
+					t.Fatalf("report file: %v\n%s", err, raw)
+				}
+				got.FileSchema, got.HasChanges = rep.Schema, string(rep.Changes) != "null"
+			}
+			recs, _ := filepath.Glob(filepath.Join(cache, "mybuild", "reports", "*.rec"))
+			got.Records = len(recs)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s\nstderr: %s", diff, r.stderr)
+			}
+		})
 	}
 }

@@ -70,6 +70,10 @@ const (
 	logLines = 10
 )
 
+// NewReport is the report of b alone, with no earlier record to compare
+// with (MYBUILD_REPORT=off with --report-file): nothing is kept.
+func NewReport(b Build) *Report { return newReport(b, nil, nil) }
+
 func newReport(b Build, prev *meta, diff *FileDiff) *Report {
 	r := &Report{
 		Schema: Schema, Builder: b.Builder, Success: b.Error == "", Error: b.Error,
