@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -211,7 +213,36 @@ func reportInput(req *build.Request, res *build.Result, err error, kind string, 
 	} else {
 		b.Steps = buildkitSteps(res.Steps, b.Bases)
 	}
+	maskArgValues(&b)
 	return b
+}
+
+// maskArgValues puts $NAME where a build argument's value shows in a
+// step's text, its log or the error: BuildKit names a RUN with its
+// arguments expanded, and the record must hold no value (a secret's, say),
+// nor call an instruction changed when only the argument did. Values
+// shorter than 4 bytes are left: too likely to match by chance.
+func maskArgValues(b *buildreport.Build) {
+	var pairs []string
+	names := slices.Sorted(maps.Keys(b.Args))
+	slices.SortStableFunc(names, func(x, y string) int { return len(b.Args[y]) - len(b.Args[x]) })
+	for _, k := range names {
+		if v := b.Args[k]; len(v) >= 4 {
+			pairs = append(pairs, v, "$"+k)
+		}
+	}
+	if len(pairs) == 0 {
+		return
+	}
+	r := strings.NewReplacer(pairs...)
+	for i := range b.Steps {
+		s := &b.Steps[i]
+		s.Text, s.Error = r.Replace(s.Text), r.Replace(s.Error)
+		for j := range s.Log {
+			s.Log[j] = r.Replace(s.Log[j])
+		}
+	}
+	b.Error = r.Replace(b.Error)
 }
 
 // buildArgs are the --build-arg values as the build took them (KEY alone

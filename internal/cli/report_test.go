@@ -108,3 +108,28 @@ func TestReportFlagsAndEnv(t *testing.T) {
 		})
 	}
 }
+
+// BuildKit names a RUN with its build arguments expanded: the report and
+// its record hold the argument's name, never its value.
+func TestMaskArgValues(t *testing.T) {
+	const secret = "s3cr3tVALUE0123456789abcdef"
+	b := buildreport.Build{
+		Args: map[string]string{"V": secret, "N": "1", "TOKEN_PREFIX": secret[:6]},
+		Steps: []buildreport.Step{
+			{Text: "RUN echo built " + secret, Log: []string{"built " + secret, "1 done"}, Error: "exit " + secret},
+			{Text: "RUN echo 1"},
+		},
+		Error: `process "/bin/sh -c echo built ` + secret + `" did not complete`,
+	}
+	maskArgValues(&b)
+	want := []buildreport.Step{
+		{Text: "RUN echo built $V", Log: []string{"built $V", "1 done"}, Error: "exit $V"},
+		{Text: "RUN echo 1"},
+	}
+	if diff := cmp.Diff(want, b.Steps); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+	if strings.Contains(b.Error, secret) {
+		t.Errorf("error %q holds the value", b.Error)
+	}
+}
