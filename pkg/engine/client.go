@@ -384,6 +384,21 @@ func (c *Client) connectError(ctx context.Context, err error) error {
 	return &TransportError{Err: err}
 }
 
+// postStream posts to p and returns the body of a successful answer (a
+// JSON message stream: pull, push, load); an error status is docker's
+// message.
+func (c *Client) postStream(ctx context.Context, p string, query url.Values, body io.Reader, headers http.Header) (io.ReadCloser, error) {
+	resp, err := c.do(ctx, http.MethodPost, c.apiPath(p), query, body, headers)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkResponse(resp); err != nil {
+		drain(resp)
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
 // checkResponse turns an error status into docker's message (its client's
 // checkResponseErr): the JSON "message" when the body is JSON, whatever
 // the API version, else the body's text.

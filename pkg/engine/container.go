@@ -137,15 +137,7 @@ func (c *Client) PullImage(ctx context.Context, ref, tag, registryAuth string) (
 	if registryAuth != "" {
 		h.Set("X-Registry-Auth", registryAuth)
 	}
-	resp, err := c.do(ctx, http.MethodPost, c.apiPath("/images/create"), q, nil, h)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.checkResponse(resp); err != nil {
-		drain(resp)
-		return nil, err
-	}
-	return resp.Body, nil
+	return c.postStream(ctx, "/images/create", q, nil, h)
 }
 
 // postJSON posts in (if not nil) as JSON and decodes the answer into out

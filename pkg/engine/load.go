@@ -15,13 +15,5 @@ func (c *Client) LoadImage(ctx context.Context, archive io.Reader) (io.ReadClose
 	}
 	h := http.Header{}
 	h.Set("Content-Type", "application/x-tar")
-	resp, err := c.do(ctx, http.MethodPost, c.apiPath("/images/load"), url.Values{"quiet": {"0"}}, archive, h)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.checkResponse(resp); err != nil {
-		drain(resp)
-		return nil, err
-	}
-	return resp.Body, nil
+	return c.postStream(ctx, "/images/load", url.Values{"quiet": {"0"}}, archive, h)
 }

@@ -27,15 +27,7 @@ func (c *Client) PushImage(ctx context.Context, name, registryAuth string) (io.R
 	}
 	h := http.Header{}
 	h.Set("X-Registry-Auth", registryAuth)
-	resp, err := c.do(ctx, http.MethodPost, c.apiPath("/images/"+reference.FamiliarName(ref)+"/push"), q, nil, h)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.checkResponse(resp); err != nil {
-		drain(resp)
-		return nil, err
-	}
-	return resp.Body, nil
+	return c.postStream(ctx, "/images/"+reference.FamiliarName(ref)+"/push", q, nil, h)
 }
 
 // RepoDigests are the image's digests in registries (GET
