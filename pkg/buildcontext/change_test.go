@@ -246,6 +246,20 @@ func TestTarDirectoryVanishesBeforeItIsRead(t *testing.T) {
 	}
 }
 
+func TestTarDirectoryReplacedByFIFO(t *testing.T) {
+	t.Parallel()
+	dir, _ := changeTree(t)
+	// Opening a FIFO for reading waits for a writer: the walk must not.
+	got := streamChanging(t, dir, at(eventDirListed, dir, "d", func(d string) {
+		must(t, os.RemoveAll(d))
+		must(t, syscall.Mkfifo(d, 0o644))
+	}))
+	var ce *ContextError
+	if !errors.As(got.err, &ce) || !errors.Is(got.err, syscall.ENOTDIR) {
+		t.Errorf("stream ended with %v, want a ContextError for a directory that is no longer one", got.err)
+	}
+}
+
 func TestTarDirectoryReplacedByFile(t *testing.T) {
 	t.Parallel()
 	dir, _ := changeTree(t)

@@ -5,8 +5,9 @@ package buildcontext
 import "io/fs"
 
 const (
-	openNoFollow = 0
-	openNonBlock = 0
+	openNoFollow  = 0
+	openNonBlock  = 0
+	openDirectory = 0
 )
 
 func inode(fs.FileInfo) (uint64, uint64) { return 0, 0 }

@@ -8,11 +8,12 @@ import (
 	"syscall"
 )
 
-// Flags for opening a listed file: no symlink following, no waiting on a
-// FIFO that took a file's place.
+// Flags for opening a listed file or directory: no symlink following, no
+// waiting on a FIFO that took its place, no opening a non-directory as one.
 const (
-	openNoFollow = syscall.O_NOFOLLOW
-	openNonBlock = syscall.O_NONBLOCK
+	openNoFollow  = syscall.O_NOFOLLOW
+	openNonBlock  = syscall.O_NONBLOCK
+	openDirectory = syscall.O_DIRECTORY
 )
 
 func inode(fi fs.FileInfo) (ino uint64, nlink uint64) {

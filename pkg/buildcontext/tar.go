@@ -275,6 +275,7 @@ func (t *Tar) write(ctx context.Context, w io.Writer) error {
 // tarActive: entries below may be sent (docker's tar walk is here);
 // validating: docker's pre-validation walk is here too.
 func (t *Tar) walk(ctx context.Context, dir, rel string, tarActive bool, parent patternmatcher.MatchInfo, validating bool) error {
+	t.event(eventDirListed, dir)
 	names, err := readNames(dir)
 	if err != nil {
 		if validating {
@@ -360,9 +361,10 @@ func (t *Tar) walk(ctx context.Context, dir, rel string, tarActive bool, parent 
 
 // readNames lists a directory in byte-wise order. Names alone take less
 // memory than os.ReadDir's entries in a directory of 100,000 files, and
-// every entry is lstat'ed anyway.
+// every entry is lstat'ed anyway. A directory swapped for a FIFO since it
+// was listed fails to open instead of waiting for a writer forever.
 func readNames(dir string) ([]string, error) {
-	f, err := os.Open(dir)
+	f, err := os.OpenFile(dir, os.O_RDONLY|openDirectory|openNonBlock, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -428,8 +430,9 @@ func validationError(path string, err error) error {
 type event int
 
 const (
-	eventListed event = iota // a regular file was listed, not yet opened
-	eventHeader              // its header is written, its content not yet read
+	eventListed    event = iota // a regular file was listed, not yet opened
+	eventHeader                 // its header is written, its content not yet read
+	eventDirListed              // a directory was listed, not yet read
 )
 
 func (t *Tar) event(e event, abs string) {
@@ -531,7 +534,7 @@ func (t *Tar) add(abs, rel string, fi fs.FileInfo, checked bool) error {
 // docker's fatal permission error. An unreadable empty file that docker
 // does not pre-check is sent without opening it, as docker does.
 func (t *Tar) openRegular(abs string, listed fs.FileInfo, checked bool) (*os.File, fs.FileInfo, error) {
-	f, err := os.OpenFile(abs, os.O_RDONLY|openNoFollow|openNonBlock, 0)
+	f, fi, err := OpenListed(abs)
 	if err != nil {
 		switch {
 		case errors.Is(err, fs.ErrPermission) && checked:
@@ -545,14 +548,24 @@ func (t *Tar) openRegular(abs string, listed fs.FileInfo, checked bool) (*os.Fil
 		}
 		return nil, nil, nil
 	}
+	return f, fi, nil
+}
+
+// OpenListed opens a path that was listed as a regular file, without
+// following a symlink and without waiting on a FIFO that took its place;
+// a path that is no longer a regular file is an error.
+func OpenListed(path string) (*os.File, fs.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|openNoFollow|openNonBlock, 0)
+	if err != nil {
+		return nil, nil, err
+	}
 	fi, err := f.Stat()
 	if err == nil && !fi.Mode().IsRegular() {
 		err = fmt.Errorf("it was replaced by a %s while the context was being sent", typeWord(fi.Mode()))
 	}
 	if err != nil {
 		f.Close()
-		t.opts.Warn(fmt.Sprintf("Can't add file %s to tar: %s", abs, err))
-		return nil, nil, nil
+		return nil, nil, err
 	}
 	return f, fi, nil
 }

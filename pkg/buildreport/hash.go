@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/mybuild/mybuild/pkg/buildcontext"
 )
 
 // eagerHashLimit: with no earlier record every regular file up to this
@@ -36,7 +38,7 @@ func (h *hasher) hash(f *File) {
 		}
 		d.WriteString(t)
 	case f.Mode.IsRegular():
-		r, err := os.Open(name)
+		r, _, err := buildcontext.OpenListed(name)
 		if err != nil {
 			return
 		}
