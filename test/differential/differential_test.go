@@ -469,10 +469,10 @@ func cases() []testCase {
 			check: []func(*testing.T, result){wantExit(1)}},
 		{name: "reset during upload", tree: withFile(file("big", strings.Repeat("z", 4<<20))),
 			daemon:    []enginetest.Option{enginetest.WithResetDuringUpload(64 << 10)},
-			normalize: []normalizer{dockerTarNoise, droppedConnection}, check: []func(*testing.T, result){wantExit(1)}},
+			normalize: []normalizer{dockerTarNoise, droppedConnection, uploadCut}, check: []func(*testing.T, result){wantExit(1)}},
 		{name: "reset during upload tcp", tree: withFile(file("big", strings.Repeat("z", 4<<20))), tcp: true,
 			daemon:    []enginetest.Option{enginetest.WithResetDuringUpload(64 << 10)},
-			normalize: []normalizer{dockerTarNoise, droppedConnection}, check: []func(*testing.T, result){wantExit(1)}},
+			normalize: []normalizer{dockerTarNoise, droppedConnection, uploadCut}, check: []func(*testing.T, result){wantExit(1)}},
 		// An exit status has 8 bits: code 256 makes docker exit 0 (with the
 		// message) as if the build had worked.
 		{name: "errorDetail code 256", tree: basic, daemon: []enginetest.Option{enginetest.WithStream([]byte(`{"errorDetail":{"code":256,"message":"wraps"},"error":"wraps"}` + "\r\n"))},

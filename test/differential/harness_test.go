@@ -577,6 +577,15 @@ var dockerTarNoise = normalizer{"docker's tar noise", func(_ *testing.T, r *resu
 	r.Stderr = tarNoise.ReplaceAllString(r.Stderr, "")
 }}
 
+var sendingLine = regexp.MustCompile(`(?m)^Sending build context to Docker daemon +[0-9.]+[kMGT]?B\r\r\n`)
+
+// uploadCut: the line is printed when the context reaches its end, and
+// whether it does before a reset is noticed depends on the socket buffers
+// (over TCP a 4 MB context can fit), for docker as for mybuild.
+var uploadCut = normalizer{"upload cut", func(_ *testing.T, r *result, _ env) {
+	r.Stdout = sendingLine.ReplaceAllString(r.Stdout, "")
+}}
+
 var connectTail = regexp.MustCompile(`(?m)^(error during connect: Post "[^"]*"): .*$`)
 
 // droppedConnection: which system call notices a connection the daemon
