@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
+
 	"github.com/mybuild/mybuild/internal/testbed"
 )
 
@@ -311,4 +313,39 @@ func testDir(t *testing.T, prefix string) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// startTTY is start with a terminal: stdin, stdout and stderr are one
+// pseudo-terminal, whose output is read into stderr.
+func (c client) startTTY(t *testing.T, dir string, env []string, args ...string) *proc {
+	t.Helper()
+	p := &proc{done: make(chan struct{})}
+	p.cmd = exec.Command(c.argv[0], append(c.argv[1:], args...)...)
+	p.cmd.Dir, p.cmd.Env = dir, append(env, "TERM=xterm")
+	tty, err := pty.StartWithAttrs(p.cmd, &pty.Winsize{Rows: 40, Cols: 120}, &syscall.SysProcAttr{Setsid: true, Setctty: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.signalled = time.Now()
+	copied := make(chan struct{})
+	go func() { _, _ = io.Copy(&p.stderr, tty); close(copied) }()
+	go func() {
+		p.err = p.cmd.Wait()
+		// The copy ends when the last holder of the terminal exits.
+		select {
+		case <-copied:
+		case <-time.After(5 * time.Second):
+		}
+		tty.Close()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			<-p.done
+		}
+	})
+	return p
 }

@@ -10,16 +10,19 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
 
 // TestSecrets: row 9, --secret from an environment variable and from a
 // file, used by RUN --mount=type=secret: the values are never in stdout,
-// stderr (plain, rawjson), the --metadata-file with max provenance, nor in
-// an OCI tar with max-mode provenance, a docker tar, a local output or
-// mybuild's build records (the report's). A
+// stderr (plain, rawjson, tty), the --metadata-file with max provenance,
+// nor in an OCI tar with max-mode provenance, a docker tar, a local output,
+// the image loaded into the daemon (saved with docker save) or mybuild's
+// build records (the report's). A
 // secret-looking --build-arg gets BuildKit's SecretsUsedInArgOrEnv
 // warning, as with buildx.
 func TestSecrets(t *testing.T) {
@@ -31,21 +34,41 @@ func TestSecrets(t *testing.T) {
 			"RUN --mount=type=secret,id=envtok --mount=type=secret,id=filetok cat /run/secrets/envtok /run/secrets/filetok | wc -c > /len && echo " + m + " >/m\n"
 		dir := writeContext(t, map[string]string{"Dockerfile": df, "tok.txt": fileSecret})
 		out := t.TempDir()
+		image := "mybuild-faults-secret:" + c.name + m
 		// mybuild's build records go under out, where leaks looks.
 		env := bed.env("DOCKER_HOST="+engine29, "TOKEN="+envSecret, "BUILDX_METADATA_PROVENANCE=max", "XDG_CACHE_HOME="+filepath.Join(out, "cache"))
 		common := []string{"--network", "none", "--secret", "id=envtok,env=TOKEN", "--secret", "id=filetok,src=tok.txt", "--build-arg", "API_TOKEN=arg-" + m}
 		var o outcome
+		var ttyOut string
 		for _, args := range [][]string{
 			{"--progress", "rawjson", "--provenance", "mode=max", "--metadata-file", filepath.Join(out, "meta.json"), "-o", "type=oci,dest=" + filepath.Join(out, "oci.tar"), "."},
 			{"--progress", "plain", "-o", "type=docker,dest=" + filepath.Join(out, "docker.tar"), "."},
 			{"--progress", "plain", "-o", "type=local,dest=" + filepath.Join(out, "local"), "."},
+			{"--progress", "tty", "--load", "-t", image, "."},
 		} {
-			r := c.start(t, dir, env, append(common, args...)...).wait(hangLimit)
-			o.code, o.secs, o.hung, o.lastErr = max(o.code, r.code), o.secs+r.secs, o.hung || r.hung, r.lastErr
+			start := c.start
+			if args[1] == "tty" {
+				start = c.startTTY
+			}
+			r := start(t, dir, env, append(common, args...)...).wait(hangLimit)
+			if args[1] == "tty" {
+				ttyOut = r.stderr
+			}
+			o.code, o.secs, o.hung = max(o.code, r.code), o.secs+r.secs, o.hung || r.hung
+			if args[1] != "tty" {
+				o.lastErr = r.lastErr
+			}
 			o.stdout += r.stdout
 			o.stderr += r.stderr
 			if r.code != 0 || r.hung {
 				break
+			}
+		}
+		if o.code == 0 && !o.hung {
+			saveImage(t, image, filepath.Join(out, "image.tar"))
+			// A redrawn screen moves the cursor up.
+			if !cursorUp.MatchString(ttyOut) {
+				o.left = append(o.left, "no terminal progress for --progress tty")
 			}
 		}
 		if !strings.Contains(o.stderr, "SecretsUsedInArgOrEnv") {
@@ -61,6 +84,23 @@ func TestSecrets(t *testing.T) {
 		}
 		return o, nil
 	})
+}
+
+var cursorUp = regexp.MustCompile(`\x1b\[[0-9]*A`)
+
+// saveImage writes the daemon's image to file (docker save) and removes it
+// from the daemon.
+func saveImage(t *testing.T, image, file string) {
+	t.Helper()
+	docker := func(args ...string) {
+		cmd := exec.Command(dockerPath, append([]string{"-H", engine29}, args...)...)
+		cmd.Env = bed.env()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	docker("save", "-o", file, image)
+	docker("rmi", image)
 }
 
 // leaks names where s (or its base64) is: in texts, or in a file under
