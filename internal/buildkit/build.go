@@ -219,7 +219,8 @@ func (o *options) run(ctx context.Context, b *Instance, p *printer) (*client.Sol
 			e.Attrs[k.String()] = v
 		}
 	}
-	return o.solve(ctx, b, p, exports, attachables)
+	resp, in, err := o.solve(ctx, b, p, exports, attachables)
+	return resp, in, localOutputFull(err, exports)
 }
 
 func isGitSSH(s string) bool {

@@ -1,6 +1,7 @@
 package buildkit
 
 import (
+	"fmt"
 	"io"
 	"maps"
 	"os"
@@ -202,4 +203,20 @@ func (w *lazyFile) Close() error {
 		return w.f.Close()
 	}
 	return nil
+}
+
+// localOutputFull: when a local output's receiver fails to write, the
+// daemon answers with the receiver's error or with a bare EOF, whichever
+// it sees first. A bare EOF while a local destination's disk is full is
+// told as what it was.
+func localOutputFull(err error, exports []client.ExportEntry) error {
+	if err == nil || !strings.HasSuffix(err.Error(), io.EOF.Error()) {
+		return err
+	}
+	for _, e := range exports {
+		if e.OutputDir != "" && diskFull(e.OutputDir) {
+			return &explained{err, fmt.Sprintf("%v (writing the local output to %s: no space left on device)", err, e.OutputDir)}
+		}
+	}
+	return err
 }

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package buildkit
+
+func diskFull(string) bool { return false }
