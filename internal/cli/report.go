@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -18,6 +20,7 @@ import (
 	"github.com/mybuild/mybuild/internal/atomicfile"
 	"github.com/mybuild/mybuild/internal/build"
 	"github.com/mybuild/mybuild/pkg/buildreport"
+	"github.com/mybuild/mybuild/pkg/dockerfile"
 )
 
 // reportOptions are mybuild's --report and --report-file.
@@ -68,9 +71,15 @@ func (r *reportOptions) check() error {
 // keeps its record (MYBUILD_REPORT=off keeps none) and prints the report
 // asked for. The record or the report failing never fails the build.
 func buildWithReport(ctx context.Context, b build.Builder, req *build.Request, kind string, r reportOptions) error {
+	unfold := foldStages(req, kind, r)
+	runBuild := func() (*build.Result, error) {
+		res, err := b.Build(ctx, req)
+		unfold()
+		return res, err
+	}
 	if r.noRecord {
 		started := time.Now()
-		res, err := b.Build(ctx, req)
+		res, err := runBuild()
 		if res != nil {
 			rep := buildreport.NewReport(reportInput(req, res, err, kind, started))
 			if werr := r.write(req, rep); werr != nil {
@@ -81,14 +90,14 @@ func buildWithReport(ctx context.Context, b build.Builder, req *build.Request, k
 	}
 	rec := openRecord(req, kind, r)
 	if rec == nil {
-		_, err := b.Build(ctx, req)
+		_, err := runBuild()
 		return err
 	}
 	req.OnContextFile = func(f build.ContextFile) {
 		rec.Add(buildreport.File{Path: f.Path, Size: f.Size, Mode: f.Mode, ModTime: f.ModTime.UnixNano(), UID: f.UID, GID: f.GID})
 	}
 	started := time.Now()
-	res, err := b.Build(ctx, req)
+	res, err := runBuild()
 	if res == nil {
 		rec.Abort()
 		return err
@@ -101,6 +110,35 @@ func buildWithReport(ctx context.Context, b build.Builder, req *build.Request, k
 		fmt.Fprintf(req.IO.ErrOut, "WARNING: build report: %v\n", werr)
 	}
 	return err
+}
+
+// foldStages folds the build's plain log by stage on CI when a report is
+// asked for (the log is never changed otherwise): the classic builder's
+// on stdout, BuildKit's plain progress on stderr. The returned func
+// closes the last group and puts the streams back.
+func foldStages(req *build.Request, kind string, r reportOptions) func() {
+	ci := buildreport.DetectCI(req.Getenv)
+	if ci.Kind == buildreport.NoCI || r.format == "" || r.format == "off" || req.Quiet || liveView(req) {
+		return func() {}
+	}
+	if kind == "buildkit" && req.Progress != "plain" && req.Progress != "auto" && req.Progress != "" {
+		return func() {} // rawjson, quiet: not a log to fold
+	}
+	orig := req.IO
+	streams := *orig
+	var g *buildreport.StageGroups
+	if kind == "buildkit" {
+		g = buildreport.NewStageGroups(orig.ErrOut, ci)
+		streams.ErrOut = g
+	} else {
+		g = buildreport.NewStageGroups(orig.Out, ci)
+		streams.Out = g
+	}
+	req.IO = &streams
+	return func() {
+		_ = g.Close()
+		req.IO = orig
+	}
 }
 
 // openRecord starts the record of a build of a local directory, nil when
@@ -148,8 +186,8 @@ func (r reportOptions) write(req *build.Request, rep *buildreport.Report) error 
 	w := req.IO.ErrOut
 	ci := buildreport.DetectCI(req.Getenv)
 	if g := ci.GroupStart("mybuild build report", time.Now()); g != "" {
-		fmt.Fprintln(w, g)
-		defer fmt.Fprintln(w, ci.GroupEnd("mybuild build report", time.Now()))
+		fmt.Fprint(w, g)
+		defer func() { fmt.Fprint(w, ci.GroupEnd("mybuild build report", time.Now())) }()
 	}
 	if ci.Kind == buildreport.GitHub && ci.Summary != "" {
 		if err := ci.AppendSummary(rep); err != nil {
@@ -211,7 +249,7 @@ func reportInput(req *build.Request, res *build.Result, err error, kind string, 
 	if kind == "classic" {
 		b.Steps = classicSteps(res.Steps, b.Bases)
 	} else {
-		b.Steps = buildkitSteps(res.Steps, b.Bases)
+		b.Steps = buildkitSteps(res.Steps, b.Bases, dockerfileStages(req))
 	}
 	maskArgValues(&b)
 	return b
@@ -285,20 +323,38 @@ func classicSteps(in []build.Step, bases map[string]string) []buildreport.Step {
 
 // vertexName is a Dockerfile step's vertex: "[stage-1 2/3] COPY . /app",
 // "[2/3] RUN make" (a single stage), "[base 1/2] FROM …@sha256:…".
-var vertexName = regexp.MustCompile(`^\[(?:(\S+) )?\d+/\d+\] (.*)$`)
+var vertexName = regexp.MustCompile(`^\[(?:(\S+) )?(\d+)/\d+\] (.*)$`)
 
 // buildkitSteps are the solve's Dockerfile steps (internal vertexes,
-// exports and loads left out).
-func buildkitSteps(in []build.Step, bases map[string]string) []buildreport.Step {
-	var out []buildreport.Step
+// exports and loads left out) in the Dockerfile's order: the solve
+// announces its vertexes in an order of its own (the last step first).
+// stages are the Dockerfile's FROM names in order ("" for an unnamed
+// one; nil when it cannot be read): BuildKit names a stage "stage-N", or
+// nothing at all in a build of one stage.
+func buildkitSteps(in []build.Step, bases map[string]string, stages []string) []buildreport.Step {
+	type ranked struct {
+		stage, index int
+		step         buildreport.Step
+	}
+	var out []ranked
+	firstSeen := map[string]int{}
 	for _, s := range in {
 		m := vertexName.FindStringSubmatch(s.Name)
 		if m == nil {
 			continue
 		}
-		stage, text := strings.TrimPrefix(m[1], "stage-"), m[2]
-		if stage == "" {
-			stage = "0"
+		stage, text := stageOfVertex(m[1], stages), m[3]
+		rank := slices.Index(stages, stage.name)
+		if stage.index >= 0 {
+			rank = stage.index
+		}
+		if rank < 0 {
+			// A name the Dockerfile does not give: after the numbered
+			// stages, in the order seen.
+			if _, ok := firstSeen[stage.name]; !ok {
+				firstSeen[stage.name] = 1<<20 + len(firstSeen)
+			}
+			rank = firstSeen[stage.name]
 		}
 		// The digest is named only when the image was resolved, not when
 		// the step came from the cache: the step is its text without it,
@@ -309,9 +365,77 @@ func buildkitSteps(in []build.Step, bases map[string]string) []buildreport.Step 
 				text = strings.Replace(text, f[1], ref, 1)
 			}
 		}
-		out = append(out, reportStep(s, stage, text))
+		i, _ := strconv.Atoi(m[2])
+		out = append(out, ranked{rank, i, reportStep(s, stage.name, text)})
 	}
-	return out
+	slices.SortStableFunc(out, func(a, b ranked) int {
+		if a.stage != b.stage {
+			return a.stage - b.stage
+		}
+		return a.index - b.index
+	})
+	steps := make([]buildreport.Step, len(out))
+	for i, r := range out {
+		steps[i] = r.step
+	}
+	return steps
+}
+
+// vertexStage is a step's stage: its name as the report gives it (the
+// Dockerfile's AS name when known, else its number) and its index, -1
+// when only the name is known.
+type vertexStage struct {
+	name  string
+	index int
+}
+
+func stageOfVertex(label string, stages []string) vertexStage {
+	index := -1
+	switch n, err := strconv.Atoi(strings.TrimPrefix(label, "stage-")); {
+	case label == "":
+		index = 0
+	case strings.HasPrefix(label, "stage-") && err == nil:
+		index = n
+	default:
+		return vertexStage{name: label, index: -1}
+	}
+	if index < len(stages) && stages[index] != "" {
+		return vertexStage{name: stages[index], index: index}
+	}
+	return vertexStage{name: strconv.Itoa(index), index: index}
+}
+
+// dockerfileStages reads the FROM names of the build's Dockerfile, nil
+// when it cannot be read (stdin, a remote context).
+func dockerfileStages(req *build.Request) []string {
+	p := req.DockerfilePath
+	if p == "" {
+		p = filepath.Join(req.ContextPath, "Dockerfile")
+	}
+	if p == "-" {
+		return nil
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	ins, err := dockerfile.Parse(io.LimitReader(f, 1<<20))
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, in := range ins {
+		if in.Cmd != "FROM" {
+			continue
+		}
+		name := ""
+		if len(in.Args) == 3 && strings.EqualFold(in.Args[1], "AS") {
+			name = in.Args[2]
+		}
+		names = append(names, name)
+	}
+	return names
 }
 
 func reportStep(s build.Step, stage, text string) buildreport.Step {

@@ -23,7 +23,7 @@ func TestBuildKitStepsFrom(t *testing.T) {
 		"[1/2] FROM docker.io/library/busybox:latest",
 	} {
 		bases := map[string]string{}
-		got := buildkitSteps([]build.Step{{Name: name}, {Name: "[2/2] COPY . /app"}}, bases)
+		got := buildkitSteps([]build.Step{{Name: name}, {Name: "[2/2] COPY . /app"}}, bases, nil)
 		want := []buildreport.Step{{Stage: "0", Text: "FROM docker.io/library/busybox:latest"}, {Stage: "0", Text: "COPY . /app"}}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s: steps (-want +got):\n%s", name, diff)
@@ -31,6 +31,51 @@ func TestBuildKitStepsFrom(t *testing.T) {
 		if strings.Contains(name, "@") && bases["docker.io/library/busybox:latest"] != dgst {
 			t.Errorf("%s: bases %v", name, bases)
 		}
+	}
+}
+
+// TestBuildKitStepsOrder: the solve announces its vertexes last step
+// first; the report lists them in the Dockerfile's order, stages named as
+// the Dockerfile names them.
+func TestBuildKitStepsOrder(t *testing.T) {
+	in := []build.Step{
+		{Name: "[stage-2 2/2] COPY --from=build /out /out"},
+		{Name: "[build 3/3] RUN make"},
+		{Name: "[internal] load build context"},
+		{Name: "[build 2/3] COPY . /src"},
+		{Name: "[stage-2 1/2] FROM docker.io/library/busybox:latest"},
+		{Name: "[build 1/3] FROM docker.io/library/golang:1"},
+		{Name: "[tools 1/1] FROM docker.io/library/alpine"},
+	}
+	type step struct{ Stage, Text string }
+	for _, tc := range []struct {
+		name   string
+		stages []string
+		want   []step
+	}{
+		{name: "Dockerfile read", stages: []string{"tools", "build", ""}, want: []step{
+			{"tools", "FROM docker.io/library/alpine"},
+			{"build", "FROM docker.io/library/golang:1"}, {"build", "COPY . /src"}, {"build", "RUN make"},
+			{"2", "FROM docker.io/library/busybox:latest"}, {"2", "COPY --from=build /out /out"},
+		}},
+		// Without it the numbered stage comes first, named ones as seen.
+		{name: "no Dockerfile", want: []step{
+			{"2", "FROM docker.io/library/busybox:latest"}, {"2", "COPY --from=build /out /out"},
+			{"build", "FROM docker.io/library/golang:1"}, {"build", "COPY . /src"}, {"build", "RUN make"},
+			{"tools", "FROM docker.io/library/alpine"},
+		}},
+	} {
+		var got []step
+		for _, s := range buildkitSteps(in, map[string]string{}, tc.stages) {
+			got = append(got, step{s.Stage, s.Text})
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%s: steps (-want +got):\n%s", tc.name, diff)
+		}
+	}
+	one := buildkitSteps([]build.Step{{Name: "[2/2] RUN true"}, {Name: "[1/2] FROM busybox"}}, map[string]string{}, []string{"app"})
+	if len(one) != 2 || one[0].Stage != "app" || one[0].Text != "FROM busybox" {
+		t.Errorf("one stage named app: %+v", one)
 	}
 }
 
