@@ -84,15 +84,18 @@ func (c client) start(t *testing.T, dir string, env []string, args ...string) *p
 	}
 	p.signalled = time.Now()
 	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
-		}
-	})
+	t.Cleanup(p.kill)
 	return p
+}
+
+// kill ends the client's process group if it still runs.
+func (p *proc) kill() {
+	select {
+	case <-p.done:
+	default:
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	}
 }
 
 // waitFor waits until the client's stderr holds s.
@@ -339,13 +342,6 @@ func (c client) startTTY(t *testing.T, dir string, env []string, args ...string)
 		tty.Close()
 		close(p.done)
 	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
-		}
-	})
+	t.Cleanup(p.kill)
 	return p
 }
