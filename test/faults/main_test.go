@@ -12,7 +12,6 @@
 package faults
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -42,35 +41,20 @@ type bedT struct {
 
 var bed bedT
 
-func TestMain(m *testing.M) { os.Exit(testMain(m)) }
-
-func testMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "mybuild-faults-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	bed.dir = dir
-	// test/buildkit prunes Engine 29's build cache, and BuildKit shares a
-	// vertex between concurrent builds: one suite at a time on it.
-	release, err := testbed.Lock("engine29")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer release()
-	bed.setupErr = bed.setup()
-	code := m.Run()
+// TestMain holds Engine 29's lock throughout: test/buildkit prunes its
+// build cache, and BuildKit shares a vertex between concurrent builds.
+func TestMain(m *testing.M) {
+	code := testbed.Main(m, "mybuild-faults-", []string{"engine29"}, func(dir string) (func(), error) {
+		bed.dir = dir
+		return nil, bed.setup()
+	}, &bed.setupErr)
 	printRecord(os.Stdout)
-	return code
+	os.Exit(code)
 }
 
 func (b *bedT) setup() error {
-	for _, p := range []string{dockerPath, testbed.Buildx(), testbed.Buildkitd(), testbed.Buildctl(), "/bin/busybox"} {
-		if _, err := os.Stat(p); err != nil {
-			return fmt.Errorf("%s is missing (run scripts/install-refs.sh): %w", p, err)
-		}
+	if err := testbed.Installed(dockerPath, testbed.Buildx(), testbed.Buildkitd(), testbed.Buildctl(), "/bin/busybox"); err != nil {
+		return err
 	}
 	var err error
 	if b.mybuild, err = testbed.BuildMybuild(b.dir); err != nil {

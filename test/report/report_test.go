@@ -42,15 +42,11 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "mybuild-report-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	mybuild, setupErr = testbed.BuildMybuild(dir)
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testbed.Main(m, "mybuild-report-", nil, func(dir string) (func(), error) {
+		var err error
+		mybuild, err = testbed.BuildMybuild(dir)
+		return nil, err
+	}, &setupErr))
 }
 
 // miss is what a scenario asserts of the second report.

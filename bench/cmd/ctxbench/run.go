@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/mybuild/mybuild/internal/testbed"
 )
 
 type client struct {
@@ -225,13 +227,12 @@ func cmdRun(args []string) error {
 	defer os.RemoveAll(tmp)
 
 	if f.mybuild == "" {
-		f.mybuild = filepath.Join(tmp, "mybuild")
-		logf("building mybuild: go build -o %s ./cmd/mybuild", f.mybuild)
-		cmd := exec.Command("go", "build", "-o", f.mybuild, "./cmd/mybuild")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("building mybuild (run from the module root, or pass -mybuild): %w", err)
+		logf("building mybuild into %s", tmp)
+		bin, err := testbed.BuildMybuild(tmp)
+		if err != nil {
+			return fmt.Errorf("building mybuild (or pass -mybuild): %w", err)
 		}
+		f.mybuild = bin
 	}
 	for _, p := range []*string{&f.mybuild, &f.docker} {
 		abs, err := filepath.Abs(*p)
