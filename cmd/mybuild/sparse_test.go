@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mybuild/mybuild/internal/testbed"
 	"github.com/mybuild/mybuild/internal/testfs"
 	"github.com/mybuild/mybuild/pkg/engine/enginetest"
 )
@@ -40,17 +40,7 @@ func TestSparseFileOver8GiBUpload(t *testing.T) {
 
 	v := &tarVerifier{name: "huge", size: size, last: '!'}
 	d := enginetest.New()
-	dir, err := os.MkdirTemp("", "sparse")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	sock := filepath.Join(dir, "d.sock")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	host := testbed.ServeUnix(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/build") {
 			d.ServeHTTP(w, r) // pings
 			return
@@ -58,19 +48,17 @@ func TestSparseFileOver8GiBUpload(t *testing.T) {
 		v.check(r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(enginetest.DefaultStream(false, nil))
-	})}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	}))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-H", "unix://"+sock, ctxDir)
+	cmd := exec.CommandContext(ctx, bin, "-H", host, ctxDir)
 	cmd.Env = []string{"HOME=" + t.TempDir(), "DOCKER_CONFIG=" + t.TempDir(), "PATH=/usr/bin:/bin"}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	floor := resetPeakRSS(t)
 	start := time.Now()
-	err = cmd.Run()
+	err := cmd.Run()
 	elapsed := time.Since(start)
 	if err != nil {
 		t.Fatalf("mybuild: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())

@@ -2,6 +2,10 @@ package testbed
 
 import (
 	"bytes"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 )
@@ -37,4 +41,25 @@ func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// ServeUnix serves h on a unix socket in a new short-named directory (a
+// socket's path is limited to about 100 bytes) until the test ends, and
+// returns its host, "unix://…".
+func ServeUnix(t testing.TB, h http.Handler) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "d.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close() })
+	return "unix://" + sock
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -114,21 +113,8 @@ func nonZero(v any) any {
 }
 
 func serveRecorder(t *testing.T) (*createRecorder, string) {
-	dir, err := os.MkdirTemp("", "ccr")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	sock := filepath.Join(dir, "d.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rec := &createRecorder{}
-	srv := &http.Server{Handler: rec}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { srv.Close() })
-	return rec, "unix://" + sock
+	return rec, testbed.ServeUnix(t, rec)
 }
 
 // The container a docker-container builder boots when it has none: what
