@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,18 @@ import (
 // runs three ways, alternating: MYBUILD_REPORT=off (no record), the
 // default (the record kept, nothing printed in plain output) and --report
 // (the text report printed too), against the same draining daemon.
+
+// countFiles counts the regular files under dir.
+func countFiles(dir string) int {
+	n := 0
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			n++
+		}
+		return nil
+	})
+	return n
+}
 
 // reportVariant is one way mybuild runs in the report scenario.
 type reportVariant struct {
@@ -43,6 +56,7 @@ func (rn *runner) reportCost(out io.Writer, f runFlags, ctxDir, mybuild string) 
 	defer func() { rn.env = baseEnv }()
 	walls := make([][]time.Duration, len(variants))
 	cpus := make([][]time.Duration, len(variants))
+	rss := make([][]int64, len(variants))
 	for run := 0; run <= f.runs; run++ {
 		for i, v := range variants {
 			c := buildClient("mybuild "+v.name, mybuild, v.args...)
@@ -54,6 +68,7 @@ func (rn *runner) reportCost(out io.Writer, f runFlags, ctxDir, mybuild string) 
 			if run > 0 {
 				walls[i] = append(walls[i], s.Wall)
 				cpus[i] = append(cpus[i], s.UserCPU+s.SysCPU)
+				rss[i] = append(rss[i], s.MaxRSSKB)
 			}
 		}
 	}
@@ -61,17 +76,25 @@ func (rn *runner) reportCost(out io.Writer, f runFlags, ctxDir, mybuild string) 
 	if len(records) != 1 {
 		return nil, fmt.Errorf("report scenario: %d build records kept, want 1 (one context, one Dockerfile, one daemon)", len(records))
 	}
-	off := median(walls[0])
-	fmt.Fprintf(out, "  %-12s median wall %ss (spread %s), CPU %ss\n", variants[0].name, secs(off), spread(walls[0]), secs(median(cpus[0])))
+	files := countFiles(ctxDir)
+	// The record may cost 1 MiB of memory per 10k files.
+	rssLimitKB := int64(files) * 1024 / 10000
+	off, offRSS := median(walls[0]), median(rss[0])
+	fmt.Fprintf(out, "  %-12s median wall %ss (spread %s), CPU %ss, peak RSS %d KiB\n", variants[0].name, secs(off), spread(walls[0]), secs(median(cpus[0])), offRSS)
 	var checks []check
 	for i, v := range variants[1:] {
 		m := median(walls[i+1])
 		ratio := float64(m) / float64(off)
-		fmt.Fprintf(out, "  %-12s median wall %ss (spread %s), CPU %ss: %.3f× report=off\n", v.name, secs(m), spread(walls[i+1]), secs(median(cpus[i+1])), ratio)
+		extra := median(rss[i+1]) - offRSS
+		fmt.Fprintf(out, "  %-12s median wall %ss (spread %s), CPU %ss: %.3f× report=off; peak RSS %+d KiB\n", v.name, secs(m), spread(walls[i+1]), secs(median(cpus[i+1])), ratio, extra)
 		checks = append(checks, check{
 			name:   fmt.Sprintf("report: mybuild %s wall ≤ 1.02× MYBUILD_REPORT=off (unchanged rebuild)", v.name),
 			ok:     ratio <= 1.02,
 			detail: fmt.Sprintf("%.3f×: %ss vs %ss", ratio, secs(m), secs(off)),
+		}, check{
+			name:   fmt.Sprintf("report: mybuild %s peak RSS ≤ MYBUILD_REPORT=off's + 1 MiB per 10k files", v.name),
+			ok:     extra <= rssLimitKB,
+			detail: fmt.Sprintf("%+d KiB for %d files (limit %d KiB)", extra, files, rssLimitKB),
 		})
 	}
 	return checks, nil
