@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,18 +16,6 @@ import (
 // default (the record kept, nothing printed in plain output) and --report
 // (the text report printed too), against the same draining daemon.
 
-// countFiles counts the regular files under dir.
-func countFiles(dir string) int {
-	n := 0
-	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			n++
-		}
-		return nil
-	})
-	return n
-}
-
 // reportVariant is one way mybuild runs in the report scenario.
 type reportVariant struct {
 	name string
@@ -39,7 +26,7 @@ type reportVariant struct {
 // reportCost runs the variants f.runs times each after one warm-up that
 // leaves the record, and checks that the record and the report each cost
 // at most 2% of the wall time of a build without them.
-func (rn *runner) reportCost(out io.Writer, f runFlags, ctxDir, mybuild string) ([]check, error) {
+func (rn *runner) reportCost(out io.Writer, f runFlags, ctxDir string, files int64, mybuild string) ([]check, error) {
 	cache, err := os.MkdirTemp("", "ctxbench-report-")
 	if err != nil {
 		return nil, err
@@ -76,9 +63,8 @@ func (rn *runner) reportCost(out io.Writer, f runFlags, ctxDir, mybuild string) 
 	if len(records) != 1 {
 		return nil, fmt.Errorf("report scenario: %d build records kept, want 1 (one context, one Dockerfile, one daemon)", len(records))
 	}
-	files := countFiles(ctxDir)
 	// The record may cost 1 MiB of memory per 10k files.
-	rssLimitKB := int64(files) * 1024 / 10000
+	rssLimitKB := files * 1024 / 10000
 	off, offRSS := median(walls[0]), median(rss[0])
 	fmt.Fprintf(out, "  %-12s median wall %ss (spread %s), CPU %ss, peak RSS %d KiB\n", variants[0].name, secs(off), spread(walls[0]), secs(median(cpus[0])), offRSS)
 	var checks []check

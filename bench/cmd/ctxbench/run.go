@@ -310,11 +310,11 @@ func cmdRun(args []string) error {
 		checks = append(checks, c...)
 	}
 	if f.report {
-		ctxDir, _, err := ensureContext(f.work, f.scale, logf)
+		ctxDir, st, err := ensureContext(f.work, f.scale, logf)
 		if err != nil {
 			return err
 		}
-		c, err := rn.reportCost(out, f, ctxDir, f.mybuild)
+		c, err := rn.reportCost(out, f, ctxDir, st.Files, f.mybuild)
 		if err != nil {
 			return err
 		}
