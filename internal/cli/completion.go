@@ -178,28 +178,34 @@ func configDir(o *BuildOptions) string {
 // stageNames are the stages of the Dockerfile the command line names so
 // far: -f, else the context argument's Dockerfile.
 func stageNames(o *BuildOptions, args []string) []string {
-	name := o.Dockerfile
-	if name == "-" {
+	dir := "."
+	if len(args) > 0 {
+		dir = args[0]
+	}
+	return dockerfile.Stages(readDockerfile(dir, o.Dockerfile))
+}
+
+// readDockerfile parses the Dockerfile a build of contextDir reads (file:
+// -f, "" for the context's own), nil when it cannot be read (stdin, a
+// remote context, a missing file).
+func readDockerfile(contextDir, file string) []dockerfile.Instruction {
+	if file == "-" {
 		return nil
 	}
-	if name == "" {
-		dir := "."
-		if len(args) > 0 {
-			dir = args[0]
-		}
-		local, err := buildcontext.ResolveLocal(dir, "")
+	if file == "" {
+		local, err := buildcontext.ResolveLocal(contextDir, "")
 		if err != nil {
 			return nil
 		}
-		name = filepath.Join(local.Dir, local.Dockerfile)
+		file = filepath.Join(local.Dir, local.Dockerfile)
 	}
-	f, err := os.Open(name)
+	f, err := os.Open(file)
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
 	ins, _ := dockerfile.Parse(f)
-	return dockerfile.Stages(ins)
+	return ins
 }
 
 // contextNames are "default" and the contexts of docker's store, each

@@ -5,10 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -405,37 +403,10 @@ func stageOfVertex(label string, stages []string) vertexStage {
 	return vertexStage{name: strconv.Itoa(index), index: index}
 }
 
-// dockerfileStages reads the FROM names of the build's Dockerfile, nil
+// dockerfileStages are the FROM names of the build's Dockerfile, nil
 // when it cannot be read (stdin, a remote context).
 func dockerfileStages(req *build.Request) []string {
-	p := req.DockerfilePath
-	if p == "" {
-		p = filepath.Join(req.ContextPath, "Dockerfile")
-	}
-	if p == "-" {
-		return nil
-	}
-	f, err := os.Open(p)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	ins, err := dockerfile.Parse(io.LimitReader(f, 1<<20))
-	if err != nil {
-		return nil
-	}
-	var names []string
-	for _, in := range ins {
-		if in.Cmd != "FROM" {
-			continue
-		}
-		name := ""
-		if len(in.Args) == 3 && strings.EqualFold(in.Args[1], "AS") {
-			name = in.Args[2]
-		}
-		names = append(names, name)
-	}
-	return names
+	return dockerfile.FromNames(readDockerfile(req.ContextPath, req.DockerfilePath))
 }
 
 func reportStep(s build.Step, stage, text string) buildreport.Step {

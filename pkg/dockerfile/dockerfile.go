@@ -134,10 +134,27 @@ func split(line int, text string) Instruction {
 // Stages are the names given with FROM … AS name, in order.
 func Stages(ins []Instruction) []string {
 	var names []string
-	for _, in := range ins {
-		if in.Cmd == "FROM" && len(in.Args) == 3 && strings.EqualFold(in.Args[1], "AS") {
-			names = append(names, in.Args[2])
+	for _, n := range FromNames(ins) {
+		if n != "" {
+			names = append(names, n)
 		}
+	}
+	return names
+}
+
+// FromNames has an entry for each FROM, in order: its AS name, "" for an
+// unnamed stage (BuildKit numbers those).
+func FromNames(ins []Instruction) []string {
+	var names []string
+	for _, in := range ins {
+		if in.Cmd != "FROM" {
+			continue
+		}
+		name := ""
+		if len(in.Args) == 3 && strings.EqualFold(in.Args[1], "AS") {
+			name = in.Args[2]
+		}
+		names = append(names, name)
 	}
 	return names
 }

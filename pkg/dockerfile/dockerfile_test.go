@@ -40,6 +40,10 @@ func TestParse(t *testing.T) {
 	if diff := cmp.Diff([]string{"build", "final"}, Stages(got)); diff != "" {
 		t.Errorf("Stages (-want +got):\n%s", diff)
 	}
+	unnamed, _ := Parse(strings.NewReader("FROM a\nFROM b AS b\nRUN x\nFROM c\n"))
+	if diff := cmp.Diff([]string{"", "b", ""}, FromNames(unnamed)); diff != "" {
+		t.Errorf("FromNames (-want +got):\n%s", diff)
+	}
 }
 
 func TestSources(t *testing.T) {
