@@ -319,10 +319,6 @@ func classicSteps(in []build.Step, bases map[string]string) []buildreport.Step {
 	return out
 }
 
-// vertexName is a Dockerfile step's vertex: "[stage-1 2/3] COPY . /app",
-// "[2/3] RUN make" (a single stage), "[base 1/2] FROM …@sha256:…".
-var vertexName = regexp.MustCompile(`^\[(?:(\S+) )?(\d+)/\d+\] (.*)$`)
-
 // buildkitSteps are the solve's Dockerfile steps (internal vertexes,
 // exports and loads left out) in the Dockerfile's order: the solve
 // announces its vertexes in an order of its own (the last step first).
@@ -337,11 +333,11 @@ func buildkitSteps(in []build.Step, bases map[string]string, stages []string) []
 	var out []ranked
 	firstSeen := map[string]int{}
 	for _, s := range in {
-		m := vertexName.FindStringSubmatch(s.Name)
-		if m == nil {
-			continue
+		label, index, text, ok := buildreport.VertexStep(s.Name)
+		if !ok || strings.Contains(label, " ") {
+			continue // not a step, or a stage's step for one platform of several
 		}
-		stage, text := stageOfVertex(m[1], stages), m[3]
+		stage := stageOfVertex(label, stages)
 		rank := slices.Index(stages, stage.name)
 		if stage.index >= 0 {
 			rank = stage.index
@@ -363,8 +359,7 @@ func buildkitSteps(in []build.Step, bases map[string]string, stages []string) []
 				text = strings.Replace(text, f[1], ref, 1)
 			}
 		}
-		i, _ := strconv.Atoi(m[2])
-		out = append(out, ranked{rank, i, reportStep(s, stage.name, text)})
+		out = append(out, ranked{rank, index, reportStep(s, stage.name, text)})
 	}
 	slices.SortStableFunc(out, func(a, b ranked) int {
 		if a.stage != b.stage {

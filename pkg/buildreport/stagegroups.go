@@ -95,10 +95,24 @@ func (g *StageGroups) flushLine() error {
 }
 
 var (
-	classicFrom  = regexp.MustCompile(`^Step [0-9]+/[0-9]+ : (?i:FROM)\s+\S+(?:\s+(?i:AS)\s+(\S+))?`)
-	vertexLine   = regexp.MustCompile(`^#([0-9]+) (?:\[([^\]]+)\])?`)
-	vertexOfStep = regexp.MustCompile(`^(.*?)\s*[0-9]+/[0-9]+$`)
+	classicFrom = regexp.MustCompile(`^Step [0-9]+/[0-9]+ : (?i:FROM)\s+\S+(?:\s+(?i:AS)\s+(\S+))?`)
+	vertexLine  = regexp.MustCompile(`^#([0-9]+) `)
+	vertexStep  = regexp.MustCompile(`^\[(?:(\S+(?: \S+)?) )?([0-9]+)/[0-9]+\] (.*)$`)
 )
+
+// VertexStep reads a Dockerfile step's vertex name as BuildKit gives it:
+// "[stage-1 2/3] COPY . /app", "[build 1/2] FROM …", "[2/3] RUN make" (a
+// build of one stage: label ""); in a multi-platform build the label
+// starts with the platform ("linux/arm64 build"). ok is false for other
+// vertexes ("[internal] load build context", "exporting to image").
+func VertexStep(name string) (label string, index int, text string, ok bool) {
+	m := vertexStep.FindStringSubmatch(name)
+	if m == nil {
+		return "", 0, "", false
+	}
+	index, _ = strconv.Atoi(m[2])
+	return m[1], index, m[3], true
+}
 
 // stageOf is the stage a line belongs to; ok is false for a line that
 // stays in the group open (a classic step after its FROM, a warning).
@@ -119,12 +133,10 @@ func (g *StageGroups) stageOf(line []byte) (string, bool) {
 		return s, true
 	}
 	stage := "build"
-	if name := m[2]; len(name) > 0 {
-		if sm := vertexOfStep.FindSubmatch(name); sm != nil {
-			stage = "stage " + string(sm[1])
-			if len(sm[1]) == 0 {
-				stage = "stage 0" // a build of one stage, unnamed
-			}
+	if label, _, _, ok := VertexStep(string(bytes.TrimRight(line[len(m[0]):], "\r\n"))); ok {
+		stage = "stage " + label
+		if label == "" {
+			stage = "stage 0" // a build of one stage, unnamed
 		}
 	}
 	g.vertex[n] = stage
