@@ -72,12 +72,11 @@ type bed struct {
 }
 
 type scenario struct {
-	name       string
-	dockerfile string // "": the default one
-	ignore     string // a .dockerignore for both builds
-	change     func(t *testing.T, b *bed)
-	args       []string // of the second build
-	want       *miss    // nil: every step cached
+	name   string
+	ignore string // a .dockerignore for both builds
+	change func(t *testing.T, b *bed)
+	args   []string // of the second build
+	want   *miss    // nil: every step cached
 	// wantBK is BuildKit's when it differs from the classic builder's.
 	wantBK  *miss
 	only    string // "buildkit": the scenario needs BuildKit's flags
@@ -95,11 +94,12 @@ const (
 
 var imageID = regexp.MustCompile(`^(sha256:)?[0-9a-f]{12,64}$`)
 
-const dockerfile = "FROM " + base + " AS app\nARG V\nCOPY . /app\nRUN echo built $V\n"
+// dockerfile builds on {base}, the scenario's base tag (bed.write).
+const dockerfile = "FROM {base} AS app\nARG V\nCOPY . /app\nRUN echo built $V\n"
 
 func TestTwoBuilds(t *testing.T) {
 	write := func(name, body string) func(*testing.T, *bed) {
-		return func(t *testing.T, b *bed) { writeFile(t, b.dir, name, body) }
+		return func(t *testing.T, b *bed) { b.write(t, name, body) }
 	}
 	scenarios := []scenario{
 		{name: "nothing changed", changes: "0 0 0 0"},
@@ -113,7 +113,7 @@ func TestTwoBuilds(t *testing.T) {
 			}
 		}},
 		{name: "file added and one removed", changes: "1 1 0 0", change: func(t *testing.T, b *bed) {
-			writeFile(t, b.dir, "b.txt", "new file\n")
+			b.write(t, "b.txt", "new file\n")
 			if err := os.Remove(filepath.Join(b.dir, "a.txt")); err != nil {
 				t.Fatal(err)
 			}
@@ -185,30 +185,19 @@ func runScenario(t *testing.T, e engine, sc scenario) {
 	if sc.ownBase {
 		retag(t, b)
 	}
-	df := sc.dockerfile
-	if df == "" {
-		df = dockerfile
-	}
-	df = strings.Replace(df, "FROM "+base, "FROM "+b.base, 1)
 	// A token in the context keeps other runs' cache from serving the first build.
-	files := map[string]string{"Dockerfile": df, "a.txt": "hello\n", "token": token}
+	files := map[string]string{"Dockerfile": dockerfile, "a.txt": "hello\n", "token": token}
 	if sc.ignore != "" {
 		files[".dockerignore"] = sc.ignore
 	}
 	for n, body := range files {
-		writeFile(t, b.dir, n, body)
+		b.write(t, n, body)
 	}
 	if _, stderr, err := run(b.dir, b.env, "--network", "none", "-t", b.tag, "."); err != nil {
 		t.Fatalf("first build: %v\n%s", err, stderr)
 	}
 	if sc.change != nil {
 		sc.change(t, b)
-		// The Dockerfile a scenario writes names the shared base too.
-		p := filepath.Join(b.dir, "Dockerfile")
-		body, _ := os.ReadFile(p)
-		if named := strings.Replace(string(body), "FROM "+base+" AS", "FROM "+b.base+" AS", 1); named != string(body) {
-			writeFile(t, b.dir, "Dockerfile", named)
-		}
 	}
 	_, stderr, err := run(b.dir, b.env, append(append([]string{"--network", "none", "--report=json", "-t", b.tag}, sc.args...), ".")...)
 	if (err != nil) != (sc.fail != nil) {
@@ -317,6 +306,12 @@ func (r report) changeCounts() string {
 	}
 	c := r.Changes
 	return fmt.Sprintf("%d %d %d %d", c.Added, c.Removed, c.Changed, c.MetadataOnly)
+}
+
+// write writes a file of the scenario's context, {base} naming its base.
+func (b *bed) write(t *testing.T, name, body string) {
+	t.Helper()
+	writeFile(t, b.dir, name, strings.ReplaceAll(body, "{base}", b.base))
 }
 
 func writeFile(t *testing.T, dir, name, body string) {
