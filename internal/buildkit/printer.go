@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/buildkit/util/progress/progressui"
 	"github.com/morikuni/aec"
+	"github.com/opencontainers/go-digest"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -28,6 +30,40 @@ type printer struct {
 	warnings []client.VertexWarning
 	err      error
 	steps    stepRecorder
+
+	// logMu guards logSources: the status stream each vertex's logs are
+	// taken from, as buildx's ValidateLogSource: the first stream to log
+	// for it, until that stream ends. A vertex two solves share (a remote
+	// context read for its policy file, then built) shows its logs once.
+	logMu      sync.Mutex
+	logSources map[digest.Digest]any
+}
+
+// ownLogs keeps the logs of s that src may show.
+func (p *printer) ownLogs(s *client.SolveStatus, src any) {
+	if len(s.Logs) == 0 {
+		return
+	}
+	p.logMu.Lock()
+	defer p.logMu.Unlock()
+	if p.logSources == nil {
+		p.logSources = map[digest.Digest]any{}
+	}
+	s.Logs = slices.DeleteFunc(s.Logs, func(l *client.VertexLog) bool {
+		owner, ok := p.logSources[l.Vertex]
+		if !ok {
+			p.logSources[l.Vertex] = src
+			return false
+		}
+		return owner != src
+	})
+}
+
+// releaseLogs lets other streams log for the vertices src logged for.
+func (p *printer) releaseLogs(src any) {
+	p.logMu.Lock()
+	defer p.logMu.Unlock()
+	maps.DeleteFunc(p.logSources, func(_ digest.Digest, v any) bool { return v == src })
 }
 
 func newPrinter(out io.Writer, mode progressui.DisplayMode, b *Instance, debug bool, onClose func(p *printer)) (*printer, error) {
@@ -80,8 +116,10 @@ func (p *printer) channel() (chan *client.SolveStatus, <-chan struct{}) {
 	start := time.Now()
 	go func() {
 		defer close(done)
+		defer p.releaseLogs(done)
 		var diff *time.Duration
 		for s := range ch {
+			p.ownLogs(s, done)
 			if diff == nil {
 				for _, v := range s.Vertexes {
 					if v.Started != nil {
