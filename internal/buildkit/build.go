@@ -37,9 +37,6 @@ type Builder struct{}
 // *Error, which knows its exit status; once the solve has started, the
 // Result so far comes with it.
 func (Builder) Build(ctx context.Context, req *build.Request) (*build.Result, error) {
-	if len(req.BuildKit.Policy) > 0 {
-		return nil, &Error{Err: errors.New("--policy is not supported by mybuild (source policies are buildx's own)")}
-	}
 	tuneGC()
 	inst, err := resolveInstance(req)
 	if err != nil {
@@ -280,8 +277,14 @@ func (o *options) solve(ctx context.Context, b *Instance, p *printer, exports []
 	// After what the inputs attached (stdin's upload provider).
 	so.Session = append(so.Session, attachables...)
 	git.apply(so.FrontendAttrs, req.inputs.mountDirs)
+	endPolicy, err := o.setPolicies(ctx, n.client, bopts, req.inputs.policy, &so, p)
+	if err != nil {
+		req.close()
+		return nil, nil, err
+	}
 	o.warnNoOutput(b, n, &so)
 	resp, err := o.solveOn(ctx, b, n, n.client, &so, p)
+	endPolicy(err)
 	in := req.inputs
 	req.inputs = nil // released by buildOn, after the display
 	req.close()

@@ -20,9 +20,10 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 	units "github.com/docker/go-units"
 	"github.com/moby/buildkit/client"
-	"github.com/mybuild/mybuild/pkg/engine"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
+
+	"github.com/mybuild/mybuild/pkg/engine"
 )
 
 // ContainerAPI is what the docker-container driver needs of the daemon

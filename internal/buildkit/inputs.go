@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerfile/dfgitutil"
 	"github.com/moby/buildkit/session/upload/uploadprovider"
 	"github.com/moby/buildkit/util/archiveutil"
@@ -33,6 +34,9 @@ type inputs struct {
 	// dockerfileSrc is the Dockerfile as the user named it (for --call
 	// check's source lines).
 	dockerfileSrc string
+	// policy is the Dockerfile's own policy and where the --policy files
+	// are found.
+	policy *policySet
 }
 
 func (in *inputs) release() {
@@ -75,6 +79,8 @@ func (o *options) loadInputs(so *client.SolveOpt) (_ *inputs, err error) {
 		dockerfileName   = o.DockerfilePath
 		caps             = map[string]struct{}{}
 		contextPath      = o.ContextPath
+		contextDir       string // a local context's directory, for policy files
+		remote           bool
 	)
 	switch {
 	case contextPath == "-":
@@ -101,7 +107,7 @@ func (o *options) loadInputs(so *client.SolveOpt) (_ *inputs, err error) {
 					return nil, err
 				}
 				in.toRemove = append(in.toRemove, dir)
-				contextPath = dir
+				contextPath, contextDir = dir, dir
 				if err := in.mount("context", dir, so); err != nil {
 					return nil, err
 				}
@@ -111,6 +117,7 @@ func (o *options) loadInputs(so *client.SolveOpt) (_ *inputs, err error) {
 		if err := in.mount("context", contextPath, so); err != nil {
 			return nil, err
 		}
+		contextDir = contextPath
 		if err := o.observeContext(so, contextPath); err != nil {
 			return nil, err
 		}
@@ -125,6 +132,7 @@ func (o *options) loadInputs(so *client.SolveOpt) (_ *inputs, err error) {
 			dockerfileName = filepath.Base(o.DockerfilePath)
 		}
 	case isRemoteURL(contextPath):
+		remote = true
 		if o.DockerfilePath == "-" {
 			dockerfileReader = o.Stdin
 		} else if filepath.IsAbs(o.DockerfilePath) {
@@ -172,6 +180,15 @@ func (o *options) loadInputs(so *client.SolveOpt) (_ *inputs, err error) {
 		}
 		dockerfileName = lowercaseDockerfile(dockerfileDir, dockerfileName)
 	}
+	var contextState *llb.State
+	if remote {
+		contextState = remoteContextState(contextPath, so)
+	}
+	pol, err := defaultPolicy(contextDir, contextState, dockerfileDir, dockerfileName)
+	if err != nil {
+		return nil, err
+	}
+	in.policy = &pol
 	so.FrontendAttrs["filename"] = dockerfileName
 
 	if err := o.namedContextInputs(in, so, caps); err != nil {

@@ -124,7 +124,7 @@ func (o *options) boot(ctx context.Context, p *printer, nodes ...*Node) error {
 
 // solveNodes builds on several nodes at once, each its platforms, and
 // joins what they pushed into one manifest list, as buildx does.
-func (o *options) solveNodes(ctx context.Context, b *Instance, p *printer, nodes []*resolvedNode, exports []client.ExportEntry, attachables []session.Attachable) (*client.SolveResponse, *inputs, error) {
+func (o *options) solveNodes(ctx context.Context, b *Instance, p *printer, nodes []*resolvedNode, exports []client.ExportEntry, attachables []session.Attachable) (_ *client.SolveResponse, _ *inputs, solveErr error) {
 	type job struct {
 		opts *options
 		req  *solveRequest
@@ -156,6 +156,11 @@ func (o *options) solveNodes(ctx context.Context, b *Instance, p *printer, nodes
 		}
 		req.so.Session = append(req.so.Session, attachables...)
 		git.apply(req.so.FrontendAttrs, req.inputs.mountDirs)
+		endPolicy, err := no.setPolicies(ctx, r.n.client, bopts, req.inputs.policy, &req.so, p)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer func() { endPolicy(solveErr) }()
 		if err := prepareMultiNodeExports(&req.so, &pushNames, &insecure); err != nil {
 			return nil, nil, err
 		}

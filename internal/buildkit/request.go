@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"sync/atomic"
 
+	sourcepolicy "github.com/moby/buildkit/sourcepolicy/pb"
+
+	"github.com/docker/buildx/util/buildflags"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/util/progress/progressui"
@@ -61,6 +64,8 @@ type options struct {
 	secrets       []secretSpec
 	ssh           []sshSpec
 	attests       map[string]*string
+	policy        []buildflags.PolicyConfig
+	sourcePolicy  *sourcepolicy.Policy
 	callFunc      *callFunc
 	namedContexts map[string]string
 	allow         []string
@@ -87,6 +92,12 @@ func (r *Request) parse() (*options, error) {
 		if v := r.Getenv("SOURCE_DATE_EPOCH"); v != "" {
 			o.buildArgs["SOURCE_DATE_EPOCH"] = v
 		}
+	}
+	if o.sourcePolicy, err = readSourcePolicy(r.Getenv("EXPERIMENTAL_BUILDKIT_SOURCE_POLICY")); err != nil {
+		return nil, err
+	}
+	if o.policy, err = buildflags.ParsePolicyConfigs(r.Policy); err != nil {
+		return nil, err
 	}
 	attests := slices.Clone(r.Attests)
 	if r.Provenance != "" {

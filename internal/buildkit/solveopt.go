@@ -68,6 +68,7 @@ func (o *options) toSolveOpt(ctx context.Context, b *Instance, n *Node, bopts ga
 		CacheExports:        withCacheCaps(activeCaches(cacheTo, o.LookupEnv), bopts),
 		CacheImports:        withCacheCaps(activeCaches(o.cacheFrom, o.LookupEnv), bopts),
 		AllowedEntitlements: slices.Clone(o.allow),
+		SourcePolicy:        o.sourcePolicy,
 	}
 	if o.CgroupParent != "" {
 		so.FrontendAttrs["cgroup-parent"] = o.CgroupParent

@@ -50,6 +50,8 @@ var environment = []envVar{
 	{Name: "BUILDX_GIT_CHECK_DIRTY", Use: "1: mark the commit -dirty when the tree is"},
 	{Name: "BUILDX_NO_DEFAULT_ATTESTATIONS", Use: "1: no default provenance attestation"},
 	{Name: "BUILDX_NO_DEFAULT_OCI_ARTIFACT", Use: "1: attestations not as OCI artifacts"},
+	{Name: "BUILDX_DEFAULT_POLICY", Use: "1: buildx's builtin policy too (Docker's own images signed)"},
+	{Name: "EXPERIMENTAL_BUILDKIT_SOURCE_POLICY", Use: "a BuildKit source policy file (JSON) for every build"},
 	{Name: "BUILDX_NO_DEFAULT_LOAD", Use: "1: the docker driver keeps the image in its cache"},
 	{Name: "BUILDX_METADATA_PROVENANCE", Use: "min, max or disabled: provenance in --metadata-file"},
 	{Name: "BUILDX_METADATA_WARNINGS", Use: "1: build warnings in --metadata-file"},
