@@ -62,13 +62,7 @@ func cases() []bkCase {
 		{name: "git URL with a subdirectory (20.10: not supported)", args: arg("-o", "type=local,dest={out}/d", "http://{http}/repo.git#main:sub")},
 		{name: "http tarball context", args: arg("-o", "type=local,dest={out}/d", "http://{http}/ctx.tar")},
 	}
-	for _, tc := range remote {
-		on29, on20 := tc, tc
-		on29.on, on20.on = "engine29", "engine20"
-		on20.name += ", buildx probes for a policy file"
-		on20.differs = policyProbe
-		cs = append(cs, on29, on20)
-	}
+	cs = append(cs, remote...)
 	return append(cs, []bkCase{
 		{name: "--build-context a directory (20.10: no named contexts)", files: files("Dockerfile", "FROM scratch\nCOPY --from=extra b.txt /\n", "extra/b.txt", "b\n"),
 			args: with(arg("--build-context", "extra=extra"), local)},

@@ -36,6 +36,12 @@ var (
 		"sub/Dockerfile": "FROM scratch\nCOPY inner.txt /\n",
 		"sub/inner.txt":  "from a subdirectory\n",
 	}
+	// policyFiles: a repository whose Dockerfile.rego denies its base.
+	policyFiles = map[string]string{
+		"Dockerfile":      "FROM " + base + "\nCOPY a.txt /\n",
+		"Dockerfile.rego": denyImages,
+		"a.txt":           "a\n",
+	}
 	tarTime  = time.Unix(1767225600, 0)
 	tarFiles = map[string]string{
 		"Dockerfile": "FROM scratch\nCOPY t.txt /\n",
@@ -50,6 +56,9 @@ func startServices(dir string) (*services, error) {
 	}
 	www := filepath.Join(dir, "www")
 	if err := makeGitRepo(filepath.Join(www, "repo.git"), gitFiles); err != nil {
+		return s, err
+	}
+	if err := makeGitRepo(filepath.Join(www, "policy.git"), policyFiles); err != nil {
 		return s, err
 	}
 	tarball, err := testbed.TarOf(tarFiles, tarTime)
