@@ -48,6 +48,16 @@ func runDockerfile(reg string) string {
 	return "FROM " + reg + "/base:1\nRUN --mount=type=cache,target=/c echo cached >/c/x && cp /c/x /from-cache\nCOPY a.txt /\n"
 }
 
+// policyFiles: a Dockerfile.rego that denies every image, saying which.
+func policyFiles(reg string) map[string]string {
+	return map[string]string{
+		"Dockerfile": "FROM " + reg + "/base:1\nCOPY a.txt /\n", "a.txt": "a\n",
+		"Dockerfile.rego": "package docker\n\ndefault allow := false\n\nallow if input.local\n\n" +
+			"deny_msg contains msg if {\n\tnot allow\n\tmsg := sprintf(\"image %s is not allowed\", [input.image.repo])\n}\n\n" +
+			"decision := {\"allow\": allow, \"deny_msg\": deny_msg}\n",
+	}
+}
+
 func TestBuilders(t *testing.T) {
 	need(t)
 	reg, authreg := bed.reg.Addr, bed.authReg.Addr
@@ -136,6 +146,12 @@ func TestBuilders(t *testing.T) {
 			artifact: func(who, _ string) string { return imageView(withAuth, "helped", who) }},
 		{name: "credentials: none for a registry that asks", env: []string{"DOCKER_CONFIG=" + emptyConfig(t), "BUILDX_CONFIG=" + filepath.Join(bed.config, "buildx")},
 			files: map[string]string{"Dockerfile": "FROM " + authreg + "/base:1\n"}, args: []string{"--builder", "single", "."}},
+		{name: "Dockerfile.rego denies on a remote node", files: policyFiles(reg), args: []string{"--builder", "single", "."}},
+		{name: "two nodes, Dockerfile.rego denies on both", files: policyFiles(reg),
+			args: []string{"--builder", "fleet", "--platform", "linux/amd64,linux/arm64", "--policy", "log-level=warn", "--push", "-t", reg + "/denied:{who}", "."}},
+		{name: "two nodes, --policy disabled=true", files: policyFiles(reg),
+			args:     []string{"--builder", "fleet", "--platform", "linux/amd64,linux/arm64", "--policy", "disabled=true", "--push", "-t", reg + "/undenied:{who}", "."},
+			artifact: func(who, _ string) string { return imageView(open, "undenied", who) }},
 		{name: "unknown builder", files: files, args: []string{"--builder", "nosuch", "."}},
 		{name: "wrong CA", files: files, args: []string{"--builder", "badca", "."},
 			differs: func(t *testing.T, ref, cand run) {
@@ -208,7 +224,7 @@ func compareRuns(t *testing.T, ref, cand run) {
 	if diff := cmp.Diff(ref.artifact, cand.artifact); diff != "" {
 		t.Errorf("what the build left (-docker +mybuild):\n%s", diff)
 	}
-	if t.Failed() {
+	if t.Failed() || os.Getenv("MYBUILD_BKDIFF_VERBOSE") != "" {
 		if ref.artifact != cand.artifact {
 			t.Logf("docker left:\n%s\nmybuild left:\n%s", ref.artifact, cand.artifact)
 		}
