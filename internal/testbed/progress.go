@@ -23,6 +23,10 @@ var (
 	reVertex     = regexp.MustCompile(`^#(\d+) (.*)$`)
 	reLog        = regexp.MustCompile(`^\d+\.\d+ ?(.*)$`)
 	reLogTime    = regexp.MustCompile(`^(\s*)\d+\.\d+ `)
+	// reGoLog is a line of Go's standard logger: buildx's session prints
+	// one when a connection ends as a build fails ("2026/12/07 11:56:37
+	// http2: server: error reading preface …"), or not, by its timing.
+	reGoLog = regexp.MustCompile(`^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d http2: `)
 	// A status still running or done: "transferring context: 2.10kB 0.1s done".
 	reTransfer = regexp.MustCompile(`^(transferring [^:]+:).*$`)
 	// A size shown once known, and a transfer's progress.
@@ -91,7 +95,7 @@ func ParsePlain(stderr string) Progress {
 	for _, line := range strings.Split(strings.TrimRight(stderr, "\n"), "\n") {
 		m := reVertex.FindStringSubmatch(line)
 		if m == nil || m[1] == "0" {
-			if strings.TrimSpace(line) == "" {
+			if strings.TrimSpace(line) == "" || reGoLog.MatchString(line) {
 				continue
 			}
 			// The error context quotes the step's logs with their times.

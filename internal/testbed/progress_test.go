@@ -127,3 +127,18 @@ func TestParsePlainSolveRace(t *testing.T) {
 		t.Errorf("(-a +b):\n%s", diff)
 	}
 }
+
+// TestParsePlainGoLog: a line of Go's standard logger that buildx's session
+// prints, or not, is no line of the build's; a line that looks alike but is
+// the build's stays.
+func TestParsePlainGoLog(t *testing.T) {
+	const build = "#0 building with \"single\" instance using remote driver\n#1 [internal] load x\n#1 DONE 0.0s\nERROR: failed to build: boom\n"
+	noisy := ParsePlain("2026/12/07 11:56:37 http2: server: error reading preface from client localhost: rpc error: code = Internal desc = SendMsg called after CloseSend\n" + build)
+	if diff := cmp.Diff(ParsePlain(build), noisy); diff != "" {
+		t.Errorf("(-quiet +noisy):\n%s", diff)
+	}
+	kept := ParsePlain(build + "2026/12/07 11:56:37 a line of the build\n")
+	if got := kept.After[len(kept.After)-1]; got != "2026/12/07 11:56:37 a line of the build" {
+		t.Errorf("last line %q, want the build's own", got)
+	}
+}
