@@ -36,7 +36,7 @@ type inputs struct {
 	dockerfileSrc string
 	// policy is the Dockerfile's own policy and where the --policy files
 	// are found.
-	policy *policySet
+	policy policySet
 }
 
 func (in *inputs) release() {
@@ -188,7 +188,7 @@ func (o *options) loadInputs(so *client.SolveOpt) (_ *inputs, err error) {
 	if err != nil {
 		return nil, err
 	}
-	in.policy = &pol
+	in.policy = pol
 	so.FrontendAttrs["filename"] = dockerfileName
 
 	if err := o.namedContextInputs(in, so, caps); err != nil {

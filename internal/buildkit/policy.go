@@ -180,15 +180,9 @@ func (o *options) policyEnv() policy.Env {
 // attachables (the registry auth the policy's image lookups need). The
 // returned release, called with the build's error, ends the policies'
 // progress and their resolver.
-func (o *options) setPolicies(ctx context.Context, c *client.Client, bopts gateway.BuildOpts, def *policySet, so *client.SolveOpt, p *printer) (release func(error), err error) {
+func (o *options) setPolicies(ctx context.Context, c *client.Client, bopts gateway.BuildOpts, def policySet, so *client.SolveOpt, p *printer) (release func(error), err error) {
 	release = func(error) {}
-	if def == nil {
-		if len(o.policy) > 0 {
-			return release, errors.New("policy file specified but no policy FS in build context")
-		}
-		return release, nil
-	}
-	sets, err := policySets(*def, o.policy)
+	sets, err := policySets(def, o.policy)
 	if err != nil {
 		return release, err
 	}
@@ -230,7 +224,11 @@ func (o *options) setPolicies(ctx context.Context, c *client.Client, bopts gatew
 	)
 	verifier := policy.SignatureVerifier(confutil.NewConfig(nil, confutil.WithDir(o.BuildxDir)))
 	for _, l := range loaded {
-		level := logrus.GetLevel()
+		// buildx logs at debug level under docker's -D.
+		level := logrus.InfoLevel
+		if o.Debug {
+			level = logrus.DebugLevel
+		}
 		if l.set.logLevel != nil {
 			level = *l.set.logLevel
 		}
