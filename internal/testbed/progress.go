@@ -21,8 +21,11 @@ var (
 	reTime       = regexp.MustCompile(`\b\d+(\.\d+)?s\b`)
 	reSize       = regexp.MustCompile(`\b\d+(\.\d+)? ?([kMGT]i?)?B\b`)
 	reVertex     = regexp.MustCompile(`^#(\d+) (.*)$`)
-	reLog        = regexp.MustCompile(`^\d+\.\d+ ?(.*)$`)
-	reLogTime    = regexp.MustCompile(`^(\s*)\d+\.\d+ `)
+	// A log line's time is negative when the daemon stamped it before the
+	// start the display knows for its vertex (a cached vertex two solves
+	// share), for buildx and mybuild alike.
+	reLog     = regexp.MustCompile(`^-?\d+\.\d+ ?(.*)$`)
+	reLogTime = regexp.MustCompile(`^(\s*)-?\d+\.\d+ `)
 	// reGoLog is a line of Go's standard logger: buildx's session prints
 	// one when a connection ends as a build fails ("2026/12/07 11:56:37
 	// http2: server: error reading preface …"), or not, by its timing.

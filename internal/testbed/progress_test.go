@@ -142,3 +142,16 @@ func TestParsePlainGoLog(t *testing.T) {
 		t.Errorf("last line %q, want the build's own", got)
 	}
 }
+
+// TestParsePlainNegativeLogTime: a log line stamped before its vertex's
+// start is a log line still.
+func TestParsePlainNegativeLogTime(t *testing.T) {
+	a := ParsePlain("#1 [internal] load git source x\n#1 -0.001 abc\trefs/heads/main\n#1 CACHED\n")
+	b := ParsePlain("#1 [internal] load git source x\n#1 0.035 abc\trefs/heads/main\n#1 CACHED\n")
+	if diff := cmp.Diff(a, b); diff != "" {
+		t.Errorf("(-negative +positive):\n%s", diff)
+	}
+	if len(a.Vertices) != 1 || len(a.Vertices[0].Logs) != 1 {
+		t.Errorf("vertices %+v, want one with one log line", a.Vertices)
+	}
+}
