@@ -99,6 +99,9 @@ func buildOn(ctx context.Context, b *Instance, r *Request) (*build.Result, error
 	}
 	resp, in, err := o.run(ctx, b, p)
 	if in != nil {
+		if in.finish != nil {
+			in.finish()
+		}
 		defer in.release()
 	}
 	werr := p.wait()
@@ -284,7 +287,8 @@ func (o *options) solve(ctx context.Context, b *Instance, p *printer, exports []
 	}
 	o.warnNoOutput(b, n, &so)
 	resp, err := o.solveOn(ctx, b, n, n.client, &so, p)
-	endPolicy(err)
+	// Ended with the build, after its results, as buildx ends them.
+	req.inputs.finish = func() { endPolicy(err) }
 	in := req.inputs
 	req.inputs = nil // released by buildOn, after the display
 	req.close()

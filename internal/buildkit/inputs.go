@@ -37,6 +37,9 @@ type inputs struct {
 	// policy is the Dockerfile's own policy and where the --policy files
 	// are found.
 	policy policySet
+	// finish, when set, ends what the build's policies hold (their step,
+	// their resolver) before the display ends.
+	finish func()
 }
 
 func (in *inputs) release() {
