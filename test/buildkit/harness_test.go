@@ -49,6 +49,11 @@ type bkCase struct {
 	// racy names vertices that a daemon shows or not by its timing (a
 	// step beside one that failed): they are not compared.
 	racy []string
+	// racyEnd names vertices whose end is not compared ({http} as in
+	// args): the remote context buildx and mybuild read for its policy
+	// file shares its vertex with the build's, and Engine 20.10 shows that
+	// read's end or loses it by timing, for either client.
+	racyEnd []string
 	// differs, when set, replaces the comparison of a deliberate
 	// difference: it checks each client's run itself.
 	differs func(t *testing.T, ref, cand run)
@@ -136,6 +141,11 @@ func compare(t *testing.T, e engine, tc bkCase) {
 	for _, p := range []*testbed.Progress{&ref.progress, &cand.progress} {
 		p.Vertices = slices.DeleteFunc(p.Vertices, func(v testbed.Vertex) bool { return slices.Contains(tc.racy, v.Name) })
 		policyStep(p)
+		for i, v := range p.Vertices {
+			if slices.ContainsFunc(tc.racyEnd, func(n string) bool { return bedRefs.Replace(n) == v.Name }) {
+				p.Vertices[i].End = ""
+			}
+		}
 	}
 	testbed.Settle(&ref.progress, &cand.progress)
 	if diff := cmp.Diff(ref.progress, cand.progress); diff != "" {

@@ -70,7 +70,8 @@ func TestPolicy(t *testing.T) {
 		{name: "BUILDX_DEFAULT_POLICY=1: buildx's builtin policy first", files: files("Dockerfile", baseDF, "Dockerfile.rego", allowBase, "a.txt", "a\n"),
 			env: []string{"BUILDX_DEFAULT_POLICY=1"}, args: with()},
 		{name: "BUILDX_DEFAULT_POLICY=1 and disabled=true", files: denied, env: []string{"BUILDX_DEFAULT_POLICY=1"}, args: with("--policy", "disabled=true")},
-		{name: "a git context's Dockerfile.rego denies", args: []string{"-o", "type=local,dest={out}/d", "http://{http}/policy.git#main"}},
+		{name: "a git context's Dockerfile.rego denies", args: []string{"-o", "type=local,dest={out}/d", "http://{http}/policy.git#main"},
+			racyEnd: []string{"[internal] load git source http://{http}/policy.git#main"}},
 	}
 	for _, e := range engines {
 		t.Run(e.name, func(t *testing.T) {
