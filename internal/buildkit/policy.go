@@ -8,9 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	sourcepolicy "github.com/moby/buildkit/sourcepolicy/pb"
-	"google.golang.org/protobuf/proto"
-
 	"github.com/containerd/platforms"
 	"github.com/docker/buildx/policy"
 	"github.com/docker/buildx/util/buildflags"
@@ -21,11 +18,13 @@ import (
 	"github.com/moby/buildkit/frontend/dockerui"
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/solver/pb"
+	sourcepolicy "github.com/moby/buildkit/sourcepolicy/pb"
 	"github.com/moby/buildkit/sourcepolicy/policysession"
 	"github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
 	"github.com/sirupsen/logrus"
+	"google.golang.org/protobuf/proto"
 )
 
 // Source policies are buildx's: its policy package evaluates the Rego
@@ -223,6 +222,7 @@ func (o *options) setPolicies(ctx context.Context, c *client.Client, bopts gatew
 		checks   []policysession.PolicyCallback
 	)
 	verifier := policy.SignatureVerifier(confutil.NewConfig(nil, confutil.WithDir(o.BuildxDir)))
+	env := o.policyEnv()
 	for _, l := range loaded {
 		// buildx logs at debug level under docker's -D.
 		level := logrus.InfoLevel
@@ -234,7 +234,7 @@ func (o *options) setPolicies(ctx context.Context, c *client.Client, bopts gatew
 		}
 		pol := policy.NewPolicy(policy.Opt{
 			Files: l.files,
-			Env:   o.policyEnv(),
+			Env:   env,
 			Log: func(lvl logrus.Level, msg string) {
 				if lvl <= level {
 					logger.log(msg)
@@ -267,11 +267,10 @@ func (o *options) setPolicies(ctx context.Context, c *client.Client, bopts gatew
 		for _, pol := range policies {
 			denied = denied || pol.IsPolicyError(buildErr)
 		}
-		if denied {
-			logger.close(buildErr)
-		} else {
-			logger.close(nil)
+		if !denied {
+			buildErr = nil // the step ends with the build's error only when a policy denied
 		}
+		logger.close(buildErr)
 		_ = resolver.Close()
 	}, nil
 }
@@ -327,9 +326,7 @@ func (w progressWriter) WriteBuildRef(string, string) {}
 func (w progressWriter) ClearLogSource(src any)       { w.p.releaseLogs(src) }
 
 func (w progressWriter) ValidateLogSource(d digest.Digest, src any) bool {
-	s := &client.SolveStatus{Logs: []*client.VertexLog{{Vertex: d}}}
-	w.p.ownLogs(s, src)
-	return len(s.Logs) == 1
+	return w.p.mayLog(d, src)
 }
 
 // readSourcePolicy reads EXPERIMENTAL_BUILDKIT_SOURCE_POLICY's file, as

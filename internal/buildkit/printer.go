@@ -41,22 +41,23 @@ type printer struct {
 
 // ownLogs keeps the logs of s that src may show.
 func (p *printer) ownLogs(s *client.SolveStatus, src any) {
-	if len(s.Logs) == 0 {
-		return
-	}
+	s.Logs = slices.DeleteFunc(s.Logs, func(l *client.VertexLog) bool { return !p.mayLog(l.Vertex, src) })
+}
+
+// mayLog says whether src may show logs for the vertex: it is the first
+// to log for it, or the one that did.
+func (p *printer) mayLog(vertex digest.Digest, src any) bool {
 	p.logMu.Lock()
 	defer p.logMu.Unlock()
-	if p.logSources == nil {
-		p.logSources = map[digest.Digest]any{}
-	}
-	s.Logs = slices.DeleteFunc(s.Logs, func(l *client.VertexLog) bool {
-		owner, ok := p.logSources[l.Vertex]
-		if !ok {
-			p.logSources[l.Vertex] = src
-			return false
+	owner, ok := p.logSources[vertex]
+	if !ok {
+		if p.logSources == nil {
+			p.logSources = map[digest.Digest]any{}
 		}
-		return owner != src
-	})
+		p.logSources[vertex] = src
+		return true
+	}
+	return owner == src
 }
 
 // releaseLogs lets other streams log for the vertices src logged for.
